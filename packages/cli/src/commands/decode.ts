@@ -1,0 +1,88 @@
+import { CodecError, chooseColumns, decodeBatch, verifyColumns } from "@cellar/codec";
+import { sharedKzg } from "@cellar/kzg";
+import { DATA_COLUMNS } from "@cellar/params";
+import { toHex } from "@cellar/utils";
+import { readColumnFiles, readManifestFile } from "../batch-dir.js";
+import { writeOutput } from "../files.js";
+import { type Io, printJson, progressBar } from "../output.js";
+
+export interface DecodeCommandOptions {
+  readonly out: string;
+  readonly json: boolean;
+  /** Drop damaged column files and bad cells' columns instead of failing, while 64 remain. */
+  readonly skipBad: boolean;
+  readonly concurrency?: number;
+}
+
+/** `cellar decode DIR -o FILE|-`: rebuilds the exact batch from any 64 verified columns. */
+export async function decodeCommand(dir: string, options: DecodeCommandOptions, io: Io): Promise<void> {
+  const started = performance.now();
+  const manifest = await readManifestFile(dir);
+  const read = await readColumnFiles(dir, manifest);
+  const first = read.malformed[0];
+  if (first !== undefined && !options.skipBad) throw first.error;
+
+  let columns = read.columns;
+  // Fast path (columns 0..63 all present) needs no recovery, so no prover tables either.
+  const present = new Set(columns.map((c) => c.index));
+  const direct = Array.from({ length: DATA_COLUMNS }, (_, c) => c).every((c) => present.has(c));
+  const kzg = sharedKzg({ precompute: !direct || options.skipBad });
+  const concurrency = options.concurrency === undefined ? {} : { concurrency: options.concurrency };
+  const bar = progressBar(io, !options.json);
+  const dropped = new Set(read.malformed.map((m) => m.column));
+  let payload: Uint8Array;
+  try {
+    if (options.skipBad) {
+      const bad = await verifyColumns(manifest, columns, {
+        kzg,
+        ...concurrency,
+        onProgress: (p) => bar.update(p.blobsDone, p.blobs, "checking"),
+      });
+      for (const cell of bad) dropped.add(cell.column);
+      columns = columns.filter((c) => !dropped.has(c.index));
+    }
+    payload = await decodeBatch(manifest, columns, {
+      kzg,
+      ...concurrency,
+      onProgress: (p) => bar.update(p.blobsDone, p.blobs, p.stage === "verify" ? "verifying" : "rebuilding"),
+    });
+  } catch (err) {
+    if (err instanceof CodecError && err.code === "CELLAR_ERR_CODEC_NOT_ENOUGH_COLUMNS") {
+      throw new CodecError(
+        err.code,
+        `${dir} has ${columns.length} usable column files (${read.missing.length} missing, ${dropped.size} damaged); at least ${DATA_COLUMNS} are needed`,
+        { ...err.context, missing: read.missing, damaged: [...dropped] },
+        { cause: err },
+      );
+    }
+    throw err;
+  } finally {
+    bar.stop();
+  }
+  await writeOutput(options.out, payload, io);
+  const used = chooseColumns(columns.map((c) => c.index));
+  const recovered = used[DATA_COLUMNS - 1] !== DATA_COLUMNS - 1;
+  const seconds = (performance.now() - started) / 1000;
+  const summary = {
+    id: manifest.id,
+    root: toHex(manifest.root),
+    size: payload.length,
+    blobs: manifest.blobs.length,
+    output: options.out,
+    columnsPresent: read.columns.length,
+    columnsMissing: read.missing,
+    columnsDropped: [...dropped].sort((a, b) => a - b),
+    columnsUsed: used,
+    recovered,
+    seconds: Number(seconds.toFixed(3)),
+  };
+  if (options.json) {
+    // With the payload on stdout, the summary goes to stderr so the two never mix.
+    if (options.out === "-") io.stderr.write(`${JSON.stringify(summary)}\n`);
+    else printJson(io, summary);
+    return;
+  }
+  const how = recovered ? "recovered from columns incl. parity" : "concatenated from columns 0..63";
+  const message = `decoded ${payload.length} bytes from ${read.columns.length} of 128 columns (${how}) in ${seconds.toFixed(1)} s\n`;
+  (options.out === "-" ? io.stderr : io.stdout).write(message);
+}

@@ -1,0 +1,214 @@
+import { availableParallelism } from "node:os";
+import { type Kzg, KzgError } from "@cellar/kzg";
+import { BYTES_PER_BLOB, DATA_COLUMNS, FRAME_HEADER_BYTES } from "@cellar/params";
+import { mapConcurrent } from "@cellar/utils";
+import type { Column } from "./column.js";
+import { CodecError } from "./errors.js";
+import { readFrameHeader, unframeBody } from "./frame.js";
+import type { BatchManifest } from "./manifest.js";
+import { blobCountFor, unpackBlobs } from "./pack.js";
+
+/** Blobs whose cells go into one batch verification call. */
+const VERIFY_CHUNK_BLOBS = 8;
+
+export interface DecodeProgress {
+  readonly stage: "verify" | "rebuild";
+  readonly blobsDone: number;
+  readonly blobs: number;
+}
+
+export interface DecodeOptions {
+  readonly kzg: Pick<Kzg, "verifyCellProofBatchAsync" | "recoverCellsAndProofsAsync">;
+  /** Verification and recovery calls in flight at once. Default: the machine's parallelism. */
+  readonly concurrency?: number;
+  readonly onProgress?: (progress: DecodeProgress) => void;
+}
+
+/** A cell that failed its proof. */
+export interface BadCell {
+  readonly blob: number;
+  readonly column: number;
+}
+
+/**
+ * The 64 columns to rebuild from: the original columns 0..63 when all are there (no recovery
+ * needed), otherwise every original column present plus the lowest parity columns. Ascending.
+ */
+export function chooseColumns(available: Iterable<number>): number[] {
+  const sorted = [...new Set(available)].sort((a, b) => a - b);
+  if (sorted.length < DATA_COLUMNS) {
+    throw new CodecError(
+      "CELLAR_ERR_CODEC_NOT_ENOUGH_COLUMNS",
+      `${sorted.length} columns available, at least ${DATA_COLUMNS} are needed to rebuild the batch`,
+      { available: sorted.length, needed: DATA_COLUMNS },
+    );
+  }
+  return sorted.slice(0, DATA_COLUMNS);
+}
+
+function checkColumns(manifest: BatchManifest, columns: ReadonlyMap<number, Column>): void {
+  for (const [index, column] of columns) {
+    if (
+      column.index !== index ||
+      column.cells.length !== manifest.blobs.length ||
+      column.proofs.length !== manifest.blobs.length
+    ) {
+      throw new CodecError(
+        "CELLAR_ERR_CODEC_INVALID_COLUMN",
+        `column ${index} does not hold one cell and proof for each of the ${manifest.blobs.length} blobs`,
+        { column: index, cells: column.cells.length, proofs: column.proofs.length },
+      );
+    }
+  }
+}
+
+function indexColumns(columns: Iterable<Column>): Map<number, Column> {
+  const map = new Map<number, Column>();
+  for (const column of columns) map.set(column.index, column);
+  return map;
+}
+
+/**
+ * Verifies every cell of the given columns against the manifest's commitments, in batch calls
+ * of a few blobs each. Returns the cells that fail (empty when all hold); a failing batch is
+ * searched cell by cell, so the answer names each bad cell.
+ */
+export async function verifyColumns(
+  manifest: BatchManifest,
+  columns: Iterable<Column>,
+  options: DecodeOptions,
+): Promise<BadCell[]> {
+  const byIndex = indexColumns(columns);
+  checkColumns(manifest, byIndex);
+  const chosen = [...byIndex.values()].sort((a, b) => a.index - b.index);
+  const blobs = manifest.blobs.length;
+  const chunks: number[] = [];
+  for (let b = 0; b < blobs; b += VERIFY_CHUNK_BLOBS) chunks.push(b);
+  let blobsDone = 0;
+  const { kzg, onProgress } = options;
+  const bad = await mapConcurrent(chunks, options.concurrency ?? availableParallelism(), async (start) => {
+    const end = Math.min(start + VERIFY_CHUNK_BLOBS, blobs);
+    const commitments: Uint8Array[] = [];
+    const indices: number[] = [];
+    const cells: Uint8Array[] = [];
+    const proofs: Uint8Array[] = [];
+    const where: BadCell[] = [];
+    for (let b = start; b < end; b++) {
+      const commitment = (manifest.blobs[b] as { commitment: Uint8Array }).commitment;
+      for (const column of chosen) {
+        commitments.push(commitment);
+        indices.push(column.index);
+        cells.push(column.cells[b] as Uint8Array);
+        proofs.push(column.proofs[b] as Uint8Array);
+        where.push({ blob: b, column: column.index });
+      }
+    }
+    const found: BadCell[] = [];
+    if (cells.length > 0 && !(await holds(kzg, commitments, indices, cells, proofs))) {
+      for (let i = 0; i < cells.length; i++) {
+        const one = (list: Uint8Array[]) => [list[i] as Uint8Array];
+        if (!(await holds(kzg, one(commitments), [indices[i] as number], one(cells), one(proofs)))) {
+          found.push(where[i] as BadCell);
+        }
+      }
+    }
+    blobsDone += end - start;
+    onProgress?.({ stage: "verify", blobsDone, blobs });
+    return found;
+  });
+  return bad.flat();
+}
+
+/**
+ * Batch verification where a malformed cell or proof (a non-canonical field element, bytes that
+ * are not a G1 point) counts as a failed proof: data from the network is judged, not trusted.
+ */
+async function holds(
+  kzg: DecodeOptions["kzg"],
+  commitments: Uint8Array[],
+  indices: number[],
+  cells: Uint8Array[],
+  proofs: Uint8Array[],
+): Promise<boolean> {
+  try {
+    return await kzg.verifyCellProofBatchAsync(commitments, indices, cells, proofs);
+  } catch (err) {
+    if (err instanceof KzgError) return false;
+    throw err;
+  }
+}
+
+/**
+ * Rebuilds a batch's payload from any 64 or more of its columns. Every cell used is verified
+ * against the manifest's commitments first; a cell that fails is an error
+ * (CELLAR_ERR_CODEC_INVALID_CELL naming it), never silently used or skipped. With columns 0..63
+ * all present the blobs are their concatenation; otherwise each blob is recovered from 64
+ * verified columns. The result is checked against the frame header and the manifest's size.
+ */
+export async function decodeBatch(
+  manifest: BatchManifest,
+  columns: Iterable<Column>,
+  options: DecodeOptions,
+): Promise<Uint8Array> {
+  const byIndex = indexColumns(columns);
+  checkColumns(manifest, byIndex);
+  const chosen = chooseColumns(byIndex.keys());
+  const used = chosen.map((c) => byIndex.get(c) as Column);
+  const bad = await verifyColumns(manifest, used, options);
+  if (bad.length > 0) {
+    const first = bad[0] as BadCell;
+    throw new CodecError(
+      "CELLAR_ERR_CODEC_INVALID_CELL",
+      `cell ${first.column} of blob ${first.blob} fails its KZG proof` +
+        (bad.length > 1 ? ` (and ${bad.length - 1} more cells)` : ""),
+      { bad },
+    );
+  }
+  const blobCount = manifest.blobs.length;
+  const direct = chosen[DATA_COLUMNS - 1] === DATA_COLUMNS - 1;
+  let blobsDone = 0;
+  const blobs = await mapConcurrent(
+    Array.from({ length: blobCount }, (_, b) => b),
+    options.concurrency ?? availableParallelism(),
+    async (b) => {
+      const cells = used.map((column) => column.cells[b] as Uint8Array);
+      const original = direct
+        ? cells
+        : (await options.kzg.recoverCellsAndProofsAsync(chosen, cells)).cells.slice(0, DATA_COLUMNS);
+      options.onProgress?.({ stage: "rebuild", blobsDone: ++blobsDone, blobs: blobCount });
+      return Buffer.concat(original);
+    },
+  );
+  return unframeBlobs(manifest, blobs);
+}
+
+/** Reads the frame out of rebuilt blobs and checks it against the manifest. */
+export function unframeBlobs(manifest: BatchManifest, blobs: readonly Uint8Array[]): Uint8Array {
+  const first = blobs[0];
+  // The header fits in the first field element (12 < 31 bytes): read it before unpacking the rest.
+  if (first === undefined || first.length !== BYTES_PER_BLOB || first[0] !== 0) {
+    throw new CodecError(
+      "CELLAR_ERR_CODEC_INVALID_PACKING",
+      "the first blob does not start with a packed frame header",
+      {},
+    );
+  }
+  const header = readFrameHeader(first.subarray(1, 1 + FRAME_HEADER_BYTES));
+  if (header.payloadLength !== manifest.size) {
+    throw new CodecError(
+      "CELLAR_ERR_CODEC_SIZE_MISMATCH",
+      `the batch data holds ${header.payloadLength} bytes, the manifest says ${manifest.size}`,
+      { header: header.payloadLength, manifest: manifest.size },
+    );
+  }
+  const framedLength = FRAME_HEADER_BYTES + header.bodyLength;
+  if (blobCountFor(framedLength) !== blobs.length) {
+    throw new CodecError(
+      "CELLAR_ERR_CODEC_INVALID_PACKING",
+      `${framedLength} framed bytes take ${blobCountFor(framedLength)} blobs, the batch has ${blobs.length}`,
+      { framedLength, blobs: blobs.length },
+    );
+  }
+  const framed = unpackBlobs(blobs, framedLength);
+  return unframeBody(header, framed.subarray(FRAME_HEADER_BYTES));
+}
