@@ -1,12 +1,14 @@
 import { CellarError } from "@cellar/utils";
 
 /** Refusals that come from how the CLI was called or from the files it was pointed at. */
-export type CliErrorCode =
-  | "CELLAR_ERR_CLI_USAGE"
-  | "CELLAR_ERR_CLI_INPUT"
-  | "CELLAR_ERR_CLI_OUTPUT"
-  | "CELLAR_ERR_CLI_OUTPUT_EXISTS"
-  | "CELLAR_ERR_CLI_BATCH_DIR";
+export const CLI_ERROR_CODES = [
+  "CELLAR_ERR_CLI_INPUT",
+  "CELLAR_ERR_CLI_OUTPUT",
+  "CELLAR_ERR_CLI_OUTPUT_EXISTS",
+  "CELLAR_ERR_CLI_BATCH_DIR",
+] as const;
+
+export type CliErrorCode = (typeof CLI_ERROR_CODES)[number];
 
 export class CliError extends CellarError<CliErrorCode> {}
 

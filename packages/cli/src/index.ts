@@ -10,6 +10,6 @@
  *
  * @packageDocumentation
  */
-export { CliError, type CliErrorCode, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./errors.js";
+export { CLI_ERROR_CODES, CliError, type CliErrorCode, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./errors.js";
 export type { Io } from "./output.js";
 export { main, VERSION } from "./program.js";

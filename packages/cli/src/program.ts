@@ -26,6 +26,7 @@ function buildProgram(io: Io, run: (work: Promise<void>) => void): Command {
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
+      outputError: (s, write) => write(`cellar: ${s.replace(/^error: /, "")}`),
     })
     .exitOverride()
     .showHelpAfterError("(run with --help for usage)");

@@ -35,7 +35,7 @@ export {
   type EncodeProgress,
   encodeBatch,
 } from "./encode.js";
-export { CodecError, type CodecErrorCode } from "./errors.js";
+export { CODEC_ERROR_CODES, CodecError, type CodecErrorCode } from "./errors.js";
 export { type Compression, type FrameHeader, frameBatch, readFrameHeader, unframeBody } from "./frame.js";
 export {
   type BatchManifest,

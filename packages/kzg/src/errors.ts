@@ -1,15 +1,18 @@
 import { CellarError } from "@cellar/utils";
 
 /** Every reason the KZG layer refuses an input. */
-export type KzgErrorCode =
-  | "CELLAR_ERR_KZG_INVALID_LENGTH"
-  | "CELLAR_ERR_KZG_INVALID_FIELD_ELEMENT"
-  | "CELLAR_ERR_KZG_INVALID_POINT"
-  | "CELLAR_ERR_KZG_INVALID_CELL_INDEX"
-  | "CELLAR_ERR_KZG_MISMATCHED_INPUTS"
-  | "CELLAR_ERR_KZG_RECOVERY"
-  | "CELLAR_ERR_KZG_SETUP"
-  | "CELLAR_ERR_KZG_INTERNAL";
+export const KZG_ERROR_CODES = [
+  "CELLAR_ERR_KZG_INVALID_LENGTH",
+  "CELLAR_ERR_KZG_INVALID_FIELD_ELEMENT",
+  "CELLAR_ERR_KZG_INVALID_POINT",
+  "CELLAR_ERR_KZG_INVALID_CELL_INDEX",
+  "CELLAR_ERR_KZG_MISMATCHED_INPUTS",
+  "CELLAR_ERR_KZG_RECOVERY",
+  "CELLAR_ERR_KZG_SETUP",
+  "CELLAR_ERR_KZG_INTERNAL",
+] as const;
+
+export type KzgErrorCode = (typeof KZG_ERROR_CODES)[number];
 
 export class KzgError extends CellarError<KzgErrorCode> {}
 

@@ -15,7 +15,7 @@
  *
  * @packageDocumentation
  */
-export { KzgError, type KzgErrorCode } from "./errors.js";
+export { KZG_ERROR_CODES, KzgError, type KzgErrorCode } from "./errors.js";
 export {
   type CellsAndProofs,
   createKzg,

@@ -81,3 +81,9 @@ for (const [suite, run] of Object.entries(suites)) {
   });
 }
 t.equal(total, 257, "257 official cases in all");
+
+t.test("one context per process: the prover also serves verifiers", async (t) => {
+  t.equal(sharedKzg(), kzg, "the prover context is created once");
+  t.equal(sharedKzg({ precompute: false }), kzg, "a verifier request reuses the loaded prover");
+  t.equal(kzg.precompute, true);
+});

@@ -1,6 +1,7 @@
 import { CellarError } from "./errors.js";
 
-export type HexErrorCode = "CELLAR_ERR_HEX_INVALID";
+export const HEX_ERROR_CODES = ["CELLAR_ERR_HEX_INVALID"] as const;
+export type HexErrorCode = (typeof HEX_ERROR_CODES)[number];
 
 /** `0x`-prefixed lower-case hex of the bytes. */
 export function toHex(bytes: Uint8Array): `0x${string}` {
