@@ -38,7 +38,9 @@ const scratch = mkdtempSync(join(tmpdir(), "cellar-errors-"));
 t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
 
 type Trigger = () => unknown;
-const table: [code: string, kind: typeof CellarError, trigger: Trigger][] = [
+// biome-ignore lint/suspicious/noExplicitAny: error classes with different code unions
+type ErrorClass = abstract new (...args: any[]) => CellarError;
+const table: [code: string, kind: ErrorClass, trigger: Trigger][] = [
   ["CELLAR_ERR_HEX_INVALID", CellarError, () => fromHex("0xz")],
   ["CELLAR_ERR_KZG_INVALID_LENGTH", KzgError, () => kzg.blobToCommitment(new Uint8Array(1))],
   ["CELLAR_ERR_KZG_INVALID_FIELD_ELEMENT", KzgError, () => kzg.computeCells(new Uint8Array(131072).fill(0xff))],

@@ -7,6 +7,9 @@ import { BLS_MODULUS, BYTES_PER_BLOB, BYTES_PER_CELL } from "@cellar/params";
 import t from "tap";
 import { fromLibraryError } from "../src/errors.js";
 
+/** The test object tap hands to a subtest (the last overload of `t.test` takes just the callback). */
+type TapTest = Parameters<Parameters<typeof t.test>[0]>[0];
+
 const kzg: Kzg = createKzg({ precompute: false });
 const blob = new Uint8Array(BYTES_PER_BLOB);
 const cell = new Uint8Array(BYTES_PER_CELL);
@@ -16,11 +19,11 @@ const scalar = new Uint8Array(32);
 const modulus = Buffer.from(BLS_MODULUS.toString(16).padStart(64, "0"), "hex");
 
 async function refuses(
-  t: { throws: Function; rejects: Function },
+  t: TapTest,
   name: string,
   sync: () => unknown,
   async: () => Promise<unknown>,
-  match: object,
+  match: { code: string; context?: object },
 ) {
   t.throws(sync, KzgError, `${name} (sync)`);
   t.throws(sync, match, `${name} (sync) code`);
