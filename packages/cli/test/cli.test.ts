@@ -2,8 +2,9 @@
 // built binary for the paths a user takes, and every refusal with its exit code and message.
 import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync, truncateSync, unlinkSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join } from "node:path";
-import { BYTES_PER_COLUMN_ENTRY } from "@cellar/params";
+import { BYTES_PER_CELL, BYTES_PER_COLUMN_ENTRY } from "@cellar/params";
 import t from "tap";
 import { runBin, runCli } from "../../../test/helpers/cli.js";
 
@@ -42,6 +43,27 @@ t.test("encode writes a manifest and 128 column files; decode rebuilds after los
   t.equal(files.length, 128);
   t.equal(statSync(join(out, "columns", "127.bin")).size, 3 * BYTES_PER_COLUMN_ENTRY);
   t.same(readdirSync(dir).sort(), ["batch.bin", "enc"], "no staging directory left behind");
+
+  // c-kzg, an independent implementation, accepts every cell and proof the CLI wrote.
+  const ckzg = createRequire(import.meta.url)("c-kzg");
+  ckzg.loadTrustedSetup(0);
+  const commitments: Uint8Array[] = [];
+  const indices: number[] = [];
+  const cells: Uint8Array[] = [];
+  const proofs: Uint8Array[] = [];
+  for (let c = 0; c < 128; c++) {
+    const file = readFileSync(join(out, "columns", `${c}.bin`));
+    for (let b = 0; b < 3; b++) {
+      const at = b * BYTES_PER_COLUMN_ENTRY;
+      commitments.push(Buffer.from(manifest.blobs[b].commitment.slice(2), "hex"));
+      indices.push(c);
+      cells.push(file.subarray(at, at + BYTES_PER_CELL));
+      proofs.push(file.subarray(at + BYTES_PER_CELL, at + BYTES_PER_COLUMN_ENTRY));
+    }
+  }
+  t.ok(ckzg.verifyCellKzgProofBatch(commitments, indices, cells, proofs), "c-kzg verifies all 384 cells");
+  proofs[200] = proofs[201] as Uint8Array;
+  t.notOk(ckzg.verifyCellKzgProofBatch(commitments, indices, cells, proofs), "…and notices a swapped proof");
 
   const gone = shuffled(128).slice(0, 64);
   for (const c of gone) unlinkSync(join(out, "columns", `${c}.bin`));
