@@ -4,7 +4,7 @@ import { PassThrough, Readable } from "node:stream";
 import { type Io, main } from "@cellar/cli";
 import { PROJECT_ROOT } from "./vectors.js";
 
-export const CELLAR_BIN = join(PROJECT_ROOT, "packages", "cli", "dist", "bin.js");
+export const CELLAR_BIN = join(PROJECT_ROOT, "packages", "cli", "bin", "cellar.js");
 
 export interface RunResult {
   code: number;
