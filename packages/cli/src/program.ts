@@ -2,6 +2,8 @@ import { availableParallelism } from "node:os";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { decodeCommand } from "./commands/decode.js";
 import { encodeCommand } from "./commands/encode.js";
+import { keygenCommand } from "./commands/keygen.js";
+import { nodeCommand } from "./commands/node.js";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./errors.js";
 import { describeError, type Io } from "./output.js";
 
@@ -10,6 +12,21 @@ export const VERSION = "0.1.0";
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("must be a positive integer");
+  return n;
+}
+
+/** A duration: seconds, or a number with s, m, h or d ("14d"); 0 means forever where allowed. */
+export function parseDuration(value: string): number {
+  const m = /^(\d+)([smhd]?)$/.exec(value.trim());
+  if (!m) throw new InvalidArgumentError("must be a duration such as 3600, 90m, 12h or 14d");
+  const unit = { "": 1, s: 1, m: 60, h: 3600, d: 86400 }[m[2] as "" | "s" | "m" | "h" | "d"];
+  return Number(m[1]) * unit;
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError("must be a port number (0 picks a free one)");
   return n;
 }
 
@@ -71,6 +88,70 @@ Examples:
   $ cellar decode batch/ -o out.bin --skip-bad   tolerate damaged column files while 64 good ones remain`,
     )
     .action((dir: string, opts) => run(decodeCommand(dir, opts, io)));
+
+  program
+    .command("node")
+    .description("run a storage node: verify, store and attest custody columns, serve cells")
+    .addOption(new Option("--data <dir>", "data directory (key, LMDB store)").env("CELLAR_DATA").makeOptionMandatory())
+    .addOption(new Option("--host <host>", "address to listen on").env("CELLAR_HOST").default("127.0.0.1"))
+    .addOption(
+      new Option("--port <port>", "port to listen on (0: any free port)")
+        .env("CELLAR_PORT")
+        .argParser(port)
+        .default(7100),
+    )
+    .addOption(new Option("--key <file>", "BLS key file to use instead of DIR/node.key").env("CELLAR_KEY"))
+    .addOption(
+      new Option(
+        "--nodes <file>",
+        "node set JSON {nodes: [{publicKey, url}]} (default: this node alone); SIGHUP reloads it",
+      ).env("CELLAR_NODES"),
+    )
+    .addOption(new Option("--replication <r>", "custodians per column").argParser(positiveInt).default(2))
+    .addOption(
+      new Option("--chain-id <id>", "L1 chain id attestations are bound to").env("CELLAR_CHAIN_ID").default("31337"),
+    )
+    .addOption(
+      new Option("--inbox <address>", "L1 inbox address attestations are bound to")
+        .env("CELLAR_INBOX")
+        .default(`0x${"00".repeat(20)}`),
+    )
+    .addOption(new Option("--max-blobs <n>", "largest batch accepted, in blobs").argParser(positiveInt).default(256))
+    .addOption(
+      new Option("--retention <duration>", "prune batches older than this (0: keep all)")
+        .argParser(parseDuration)
+        .default(14 * 86400, "14d"),
+    )
+    .addOption(
+      new Option("--scrub-rate <cells>", "cells re-verified per second by the background scrub")
+        .argParser(positiveInt)
+        .default(2000),
+    )
+    .addOption(
+      new Option("--log-level <level>", "log level")
+        .choices(["fatal", "error", "warn", "info", "debug"])
+        .default("info"),
+    )
+    .option("--json", "print the ready line as JSON", false)
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ cellar node --data ./node1                               a one-node network on 127.0.0.1:7100
+  $ cellar node --data ./node1 --port 7101 --nodes nodes.json a node of a registered set
+  $ CELLAR_DATA=./node1 cellar node --json                   configuration from the environment
+
+Logs go to stderr as JSON lines; metrics are at GET /metrics.`,
+    )
+    .action((opts) => run(nodeCommand(opts, io)));
+
+  program
+    .command("keygen")
+    .description("create a BLS key file (mode 0600) and print its public key, node id and proof of possession")
+    .requiredOption("-o, --out <file>", "where to write the key; an existing file is never overwritten")
+    .option("--json", "print a machine-readable summary", false)
+    .addHelpText("after", "\nExample:\n  $ cellar keygen -o node1.key --json")
+    .action((opts) => run(keygenCommand(opts, io)));
 
   return program;
 }

@@ -17,11 +17,15 @@ export interface DecodeProgress {
   readonly blobs: number;
 }
 
-export interface DecodeOptions {
-  readonly kzg: Pick<Kzg, "verifyCellProofBatchAsync" | "recoverCellsAndProofsAsync">;
-  /** Verification and recovery calls in flight at once. Default: the machine's parallelism. */
+export interface VerifyOptions {
+  readonly kzg: Pick<Kzg, "verifyCellProofBatchAsync">;
+  /** Verification (and recovery) calls in flight at once. Default: the machine's parallelism. */
   readonly concurrency?: number;
   readonly onProgress?: (progress: DecodeProgress) => void;
+}
+
+export interface DecodeOptions extends VerifyOptions {
+  readonly kzg: Pick<Kzg, "verifyCellProofBatchAsync" | "recoverCellsAndProofsAsync">;
 }
 
 /** A cell that failed its proof. */
@@ -76,7 +80,7 @@ function indexColumns(columns: Iterable<Column>): Map<number, Column> {
 export async function verifyColumns(
   manifest: BatchManifest,
   columns: Iterable<Column>,
-  options: DecodeOptions,
+  options: VerifyOptions,
 ): Promise<BadCell[]> {
   const byIndex = indexColumns(columns);
   checkColumns(manifest, byIndex);
@@ -124,7 +128,7 @@ export async function verifyColumns(
  * are not a G1 point) counts as a failed proof: data from the network is judged, not trusted.
  */
 async function holds(
-  kzg: DecodeOptions["kzg"],
+  kzg: VerifyOptions["kzg"],
   commitments: Uint8Array[],
   indices: number[],
   cells: Uint8Array[],

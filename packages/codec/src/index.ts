@@ -25,6 +25,7 @@ export {
   type DecodeProgress,
   decodeBatch,
   unframeBlobs,
+  type VerifyOptions,
   verifyColumns,
 } from "./decode.js";
 export {

@@ -1,0 +1,208 @@
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Kzg } from "@cellar/kzg";
+import { MAX_BLOBS_PER_BATCH } from "@cellar/params";
+import {
+  type AttestationDomain,
+  buildNodeSet,
+  checkDomain,
+  custodyColumns,
+  DEFAULT_REPLICATION,
+  type NodeRecord,
+} from "@cellar/protocol";
+import { bytesEqual } from "@cellar/utils";
+import type { FastifyBaseLogger, FastifyInstance } from "fastify";
+import { NodeError } from "./errors.js";
+import { loadIdentity, type NodeIdentity } from "./identity.js";
+import { createNodeMetrics, type NodeMetrics } from "./metrics.js";
+import { type ScrubResult, scrubOnce } from "./scrub.js";
+import { buildNodeApp } from "./server.js";
+import { CellStore } from "./store.js";
+
+export interface StorageNodeOptions {
+  /** Data directory: the key (unless `keyFile`) and the LMDB store live here. */
+  readonly dataDir: string;
+  readonly host?: string;
+  /** 0 picks a free port. */
+  readonly port?: number;
+  /** A key file to use instead of `DIR/node.key`. */
+  readonly keyFile?: string;
+  /** The registered node set; default: this node alone (it then keeps every column). */
+  readonly nodes?: readonly NodeRecord[];
+  readonly replication?: number;
+  /** Chain and inbox that attestations are bound to. */
+  readonly domain: AttestationDomain;
+  /** Largest batch accepted, in blobs. */
+  readonly maxBlobs?: number;
+  /** Batches older than this are pruned; 0 keeps everything. */
+  readonly retentionMs?: number;
+  readonly scrubCellsPerSecond?: number;
+  /** Pause between background scrub passes. */
+  readonly scrubIntervalMs?: number;
+  /** Pause between retention sweeps. */
+  readonly pruneIntervalMs?: number;
+}
+
+export interface StorageNodeModules {
+  readonly kzg: Pick<Kzg, "verifyCellProofBatchAsync">;
+  /** A pino logger for structured request and lifecycle logs; none when absent. */
+  readonly logger?: FastifyBaseLogger;
+}
+
+function checkOptions(opts: StorageNodeOptions): void {
+  const bad = (message: string) => new NodeError("CELLAR_ERR_NODE_CONFIG", message);
+  if (typeof opts.dataDir !== "string" || opts.dataDir === "") throw bad("dataDir is required");
+  checkDomain(opts.domain);
+  const maxBlobs = opts.maxBlobs ?? 256;
+  if (!Number.isInteger(maxBlobs) || maxBlobs < 1 || maxBlobs > MAX_BLOBS_PER_BATCH) {
+    throw bad(`maxBlobs must be an integer in 1..${MAX_BLOBS_PER_BATCH}`);
+  }
+  const replication = opts.replication ?? DEFAULT_REPLICATION;
+  if (!Number.isInteger(replication) || replication < 1) throw bad("replication must be a positive integer");
+  if ((opts.scrubCellsPerSecond ?? 1) <= 0) throw bad("scrubCellsPerSecond must be positive");
+  if ((opts.retentionMs ?? 0) < 0) throw bad("retentionMs must not be negative");
+}
+
+/**
+ * A storage node: identity, LMDB store, HTTP API, background scrub and retention. `start()` opens
+ * everything and listens; `stop()` closes the server, stops the loops and closes the store.
+ */
+export class StorageNode {
+  readonly #opts: StorageNodeOptions;
+  readonly #modules: StorageNodeModules;
+  #identity: NodeIdentity | undefined;
+  #store: CellStore | undefined;
+  #app: FastifyInstance | undefined;
+  #metrics: NodeMetrics | undefined;
+  #nodes: readonly NodeRecord[] = [];
+  #custody: ReadonlySet<number> = new Set();
+  #loops: AbortController | undefined;
+  #tasks: Promise<void>[] = [];
+  #url = "";
+  lastScrub: ScrubResult | undefined;
+
+  constructor(opts: StorageNodeOptions, modules: StorageNodeModules) {
+    checkOptions(opts);
+    this.#opts = opts;
+    this.#modules = modules;
+  }
+
+  get identity(): NodeIdentity {
+    if (!this.#identity) throw new NodeError("CELLAR_ERR_NODE_CONFIG", "the node has not started");
+    return this.#identity;
+  }
+
+  /** The base URL the node listens on, once started. */
+  get url(): string {
+    return this.#url;
+  }
+
+  get store(): CellStore {
+    if (!this.#store) throw new NodeError("CELLAR_ERR_NODE_CONFIG", "the node has not started");
+    return this.#store;
+  }
+
+  get custody(): ReadonlySet<number> {
+    return this.#custody;
+  }
+
+  /** Replaces the node set (from a reloaded file or the L1 registry) and recomputes custody. */
+  setNodes(nodes: readonly NodeRecord[]): void {
+    const self = this.identity;
+    if (!nodes.some((n) => bytesEqual(n.publicKey, self.publicKey))) {
+      throw new NodeError("CELLAR_ERR_NODE_CONFIG", "this node's public key is not in the node set", {});
+    }
+    this.#nodes = nodes;
+    this.#custody = new Set(custodyColumns(nodes, self.nodeId, this.#opts.replication ?? DEFAULT_REPLICATION));
+  }
+
+  async start(): Promise<string> {
+    await mkdir(this.#opts.dataDir, { recursive: true, mode: 0o700 });
+    this.#identity = await loadIdentity(this.#opts.dataDir, this.#opts.keyFile);
+    this.#store = new CellStore(join(this.#opts.dataDir, "cells.lmdb"));
+    const store = this.#store;
+    this.#metrics = createNodeMetrics(() => {
+      let batches = 0;
+      for (const _ of store.batches()) batches++;
+      return { bytes: store.storedBytes(), batches };
+    });
+    this.setNodes(this.#opts.nodes ?? buildNodeSet([{ publicKey: this.#identity.publicKey, url: "http://127.0.0.1" }]));
+    this.#app = buildNodeApp(
+      {
+        identity: this.#identity,
+        store,
+        kzg: this.#modules.kzg,
+        metrics: this.#metrics,
+        domain: this.#opts.domain,
+        maxBlobs: this.#opts.maxBlobs ?? 256,
+        replication: this.#opts.replication ?? DEFAULT_REPLICATION,
+        custody: () => this.#custody,
+        nodeCount: () => this.#nodes.length,
+      },
+      this.#modules.logger,
+    );
+    this.#url = await this.#app.listen({ host: this.#opts.host ?? "127.0.0.1", port: this.#opts.port ?? 0 });
+    this.#loops = new AbortController();
+    this.#tasks = [this.#scrubLoop(this.#loops.signal), this.#pruneLoop(this.#loops.signal)];
+    return this.#url;
+  }
+
+  /** One full scrub pass now (the background loop runs them on its own). */
+  async scrub(signal?: AbortSignal): Promise<ScrubResult> {
+    const result = await scrubOnce(
+      this.store,
+      this.#modules.kzg,
+      { cellsPerSecond: this.#opts.scrubCellsPerSecond ?? 2000 },
+      this.#metrics,
+      signal,
+    );
+    this.lastScrub = result;
+    return result;
+  }
+
+  /** Removes batches stored longer ago than the retention window; returns how many. */
+  async prune(now = Date.now()): Promise<number> {
+    const window = this.#opts.retentionMs ?? 0;
+    if (window <= 0) return 0;
+    const old = [...this.store.batches()].filter(({ record }) => record.storedAt < now - window);
+    for (const { root } of old) await this.store.deleteBatch(root);
+    this.#metrics?.pruned.inc(old.length);
+    return old.length;
+  }
+
+  async #scrubLoop(signal: AbortSignal): Promise<void> {
+    const log = this.#app?.log;
+    while (!signal.aborted) {
+      try {
+        const result = await this.scrub(signal);
+        if (result.dropped > 0) log?.warn(result, "scrub dropped cells that failed their checks");
+        await sleep(this.#opts.scrubIntervalMs ?? 60_000, undefined, { signal });
+      } catch (err) {
+        if (signal.aborted) return;
+        log?.error({ err }, "scrub failed");
+        await sleep(1000, undefined, { signal }).catch(() => {});
+      }
+    }
+  }
+
+  async #pruneLoop(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        await this.prune();
+        await sleep(this.#opts.pruneIntervalMs ?? 60_000, undefined, { signal });
+      } catch (err) {
+        if (signal.aborted) return;
+        this.#app?.log.error({ err }, "retention sweep failed");
+        await sleep(1000, undefined, { signal }).catch(() => {});
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#loops?.abort();
+    await Promise.allSettled(this.#tasks);
+    await this.#app?.close();
+    await this.#store?.close();
+  }
+}

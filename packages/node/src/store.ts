@@ -1,0 +1,127 @@
+import { crc32 } from "node:zlib";
+import { type BatchManifest, type Column, type ManifestJson, manifestToJson, parseManifest } from "@cellar/codec";
+import { BYTES_PER_COLUMN_ENTRY } from "@cellar/params";
+import { type Database, open, type RootDatabase } from "lmdb";
+
+/** What the store keeps per batch besides its cells. */
+export interface BatchRecord {
+  readonly manifest: BatchManifest;
+  /** The columns held, ascending. */
+  readonly columns: readonly number[];
+  /** Milliseconds since the epoch when the batch was stored (for retention). */
+  readonly storedAt: number;
+}
+
+interface StoredRecord {
+  manifest: ManifestJson;
+  columns: number[];
+  storedAt: number;
+}
+
+/** Bytes of a stored cell value: crc32 (4) then cell (2048) then proof (48). */
+const VALUE_BYTES = 4 + BYTES_PER_COLUMN_ENTRY;
+
+function cellKey(root: Uint8Array, blob: number, column: number): Buffer {
+  const key = Buffer.alloc(35);
+  key.set(root, 0);
+  key.writeUInt16BE(blob, 32);
+  key.writeUInt8(column, 34);
+  return key;
+}
+
+/** A stored cell: the 2048-byte cell then its 48-byte proof, checked against its crc32. */
+export type CellRead = { ok: true; entry: Uint8Array } | { ok: false; reason: "missing" | "corrupt" };
+
+/**
+ * The node's durable store: an LMDB environment with two databases. `batches` maps a root to its
+ * manifest, held columns and storage time; `cells` maps root ‖ blob ‖ column to crc32 ‖ cell ‖
+ * proof. A batch is written in one transaction that is awaited until it is flushed to disk, so an
+ * acknowledged batch survives a crash whole, and a batch never exists in part.
+ */
+export class CellStore {
+  readonly #env: RootDatabase;
+  readonly #batches: Database<StoredRecord, Buffer>;
+  readonly #cells: Database<Buffer, Buffer>;
+
+  constructor(path: string) {
+    this.#env = open({ path, compression: false });
+    this.#batches = this.#env.openDB({ name: "batches", keyEncoding: "binary" });
+    this.#cells = this.#env.openDB({ name: "cells", keyEncoding: "binary", encoding: "binary" });
+  }
+
+  /** Stores a batch's columns and manifest in one transaction; resolves once it is on disk. */
+  async putBatch(manifest: BatchManifest, columns: readonly Column[], now = Date.now()): Promise<void> {
+    const root = Buffer.from(manifest.root);
+    await this.#env.transaction(() => {
+      for (const column of columns) {
+        column.cells.forEach((cell, blob) => {
+          const value = Buffer.alloc(VALUE_BYTES);
+          value.set(cell, 4);
+          value.set(column.proofs[blob] as Uint8Array, 4 + cell.length);
+          value.writeUInt32BE(crc32(value.subarray(4)), 0);
+          this.#cells.put(cellKey(root, blob, column.index), value);
+        });
+      }
+      const previous = this.#batches.get(root);
+      const held = new Set([...(previous?.columns ?? []), ...columns.map((c) => c.index)]);
+      this.#batches.put(root, {
+        manifest: manifestToJson(manifest),
+        columns: [...held].sort((a, b) => a - b),
+        storedAt: previous?.storedAt ?? now,
+      });
+    });
+    await this.#env.flushed;
+  }
+
+  getBatch(root: Uint8Array): BatchRecord | undefined {
+    const stored = this.#batches.get(Buffer.from(root));
+    if (stored === undefined) return undefined;
+    return { manifest: parseManifest(stored.manifest, root), columns: stored.columns, storedAt: stored.storedAt };
+  }
+
+  /** Every stored batch root with its record, in key order. */
+  *batches(): Generator<{ root: Uint8Array; record: StoredRecord }> {
+    for (const { key, value } of this.#batches.getRange()) yield { root: new Uint8Array(key), record: value };
+  }
+
+  /** One cell and proof (2096 bytes); a value whose crc32 does not match is reported, not served. */
+  getCell(root: Uint8Array, blob: number, column: number): CellRead {
+    const value = this.#cells.getBinary(cellKey(root, blob, column));
+    if (value === undefined) return { ok: false, reason: "missing" };
+    if (value.length !== VALUE_BYTES || crc32(value.subarray(4)) !== value.readUInt32BE(0)) {
+      return { ok: false, reason: "corrupt" };
+    }
+    return { ok: true, entry: new Uint8Array(value.subarray(4)) };
+  }
+
+  /** Removes one cell, for example after it failed a scrub. */
+  async dropCell(root: Uint8Array, blob: number, column: number): Promise<void> {
+    await this.#cells.remove(cellKey(root, blob, column));
+    await this.#env.flushed;
+  }
+
+  /** Removes a batch and all its cells in one transaction. */
+  async deleteBatch(root: Uint8Array): Promise<void> {
+    const key = Buffer.from(root);
+    const record = this.#batches.get(key);
+    if (record === undefined) return;
+    const blobs = record.manifest.blobs.length;
+    await this.#env.transaction(() => {
+      for (const column of record.columns) for (let b = 0; b < blobs; b++) this.#cells.remove(cellKey(key, b, column));
+      this.#batches.remove(key);
+    });
+    await this.#env.flushed;
+  }
+
+  /** Bytes of cells and proofs held (without keys and checksums). */
+  storedBytes(): number {
+    let total = 0;
+    for (const { record } of this.batches())
+      total += record.columns.length * record.manifest.blobs.length * BYTES_PER_COLUMN_ENTRY;
+    return total;
+  }
+
+  async close(): Promise<void> {
+    await this.#env.close();
+  }
+}

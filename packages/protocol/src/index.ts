@@ -1,0 +1,39 @@
+/**
+ * The rules every Cellar role shares: node identity (BLS keys, node ids, proofs of possession),
+ * the node set and its rendezvous-hashing custody rule, the attestation message and its
+ * signatures, and the dispersal body a disperser sends a storage node.
+ *
+ * @example
+ * ```ts
+ * import { custodyColumns, signAttestation, verifyAttestation } from "@cellar/protocol";
+ * const mine = custodyColumns(nodes, self.nodeId); // the columns this node keeps
+ * const sig = signAttestation(secretKey, { chainId: 1n, inbox }, root);
+ * verifyAttestation(publicKey, { chainId: 1n, inbox }, root, sig); // true
+ * ```
+ *
+ * @packageDocumentation
+ */
+
+export type { SecretKey } from "@chainsafe/blst";
+export {
+  ATTEST_TAG,
+  type AttestationDomain,
+  attestationMessage,
+  checkDomain,
+  signAttestation,
+  verifyAttestation,
+} from "./attestation.js";
+export { custodians, custodyColumns, custodyScore, custodyTable, DEFAULT_REPLICATION } from "./custody.js";
+export { DISPERSAL_MAGIC, type DispersalBody, decodeDispersal, encodeDispersal } from "./dispersal.js";
+export { PROTOCOL_ERROR_CODES, ProtocolError, type ProtocolErrorCode } from "./errors.js";
+export {
+  generateSecretKey,
+  nodeIdFromPublicKey,
+  POP_TAG,
+  parsePublicKey,
+  parseSecretKey,
+  parseSignature,
+  proofOfPossession,
+  verifyProofOfPossession,
+} from "./keys.js";
+export { buildNodeSet, type NodeRecord, type NodeSetJson, nodeSetToJson, parseNodeSet } from "./node-set.js";
