@@ -1,0 +1,243 @@
+// Benchmark: cells per second served by a real storage node (StorageNode: Fastify, LMDB store,
+// crc check, metrics) over keep-alive HTTP on 127.0.0.1, printed beside the floor measured in
+// the same run: a bare Fastify server whose one route (same URL shape) returns a constant
+// 2096-byte Buffer. Both servers run in this process; the load comes from a second process
+// (bench/node-serve-load.ts, undici Pool with several pipelined connections) that asks for random
+// (blob, column) cells of one stored batch and checks every response is 200 with 2096 bytes.
+// Runs alternate (bare, node, bare, …) so drift hits both alike; each figure is a median.
+//
+//   npm run bench:node-serve                                # 4-blob batch, 3 runs × 5 s per server
+//   npm run bench:node-serve -- --quick                     # 1 run × 1 s per server
+//   npm run bench:node-serve -- --seconds 10 --runs 5       # longer, more runs
+//   npm run bench:node-serve -- --connections 16 --pipelining 2
+//   npm run bench:node-serve -- --json                      # machine-readable
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { availableParallelism, tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { columnOf, encodeBatch } from "@cellar/codec";
+import { sharedKzg } from "@cellar/kzg";
+import { StorageNode } from "@cellar/node";
+import { BYTES_PER_COLUMN_ENTRY, CELLS_PER_EXT_BLOB, FRAME_HEADER_BYTES, PAYLOAD_BYTES_PER_BLOB } from "@cellar/params";
+import { encodeDispersal } from "@cellar/protocol";
+import Fastify from "fastify";
+import { Client } from "undici";
+
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: "string" },
+    runs: { type: "string" },
+    warmup: { type: "string" },
+    blobs: { type: "string", default: "4" },
+    connections: { type: "string", default: "8" },
+    pipelining: { type: "string", default: "4" },
+    quick: { type: "boolean", default: false },
+    json: { type: "boolean", default: false },
+  },
+});
+
+const seconds = Number(args.seconds ?? (args.quick ? "1" : "5"));
+const runs = Number(args.runs ?? (args.quick ? "1" : "3"));
+const warmup = Number(args.warmup ?? (args.quick ? "0.5" : "1"));
+const blobs = Number(args.blobs);
+const connections = Number(args.connections);
+const pipelining = Number(args.pipelining);
+const cores = availableParallelism();
+const cells = blobs * CELLS_PER_EXT_BLOB;
+const repo = fileURLToPath(new URL("..", import.meta.url));
+const loadScript = fileURLToPath(new URL("node-serve-load.ts", import.meta.url));
+const log = (line: string) => {
+  if (!args.json) process.stdout.write(`${line}\n`);
+};
+
+interface Run {
+  perSecond: number;
+  requests: number;
+  errors: number;
+  errorSamples: string[];
+  /** Fractions of one core used during the measured window. */
+  serverCpu: number;
+  loadCpu: number;
+}
+
+/** One measured run: a fresh load process against `url`; this process (the server) times its own CPU. */
+async function measure(url: string, root: string): Promise<Run> {
+  const child = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      "--conditions=cellar-source",
+      loadScript,
+      ...["--url", url, "--root", root, "--blobs", String(blobs), "--bytes", String(BYTES_PER_COLUMN_ENTRY)],
+      ...["--seconds", String(seconds), "--warmup", String(warmup)],
+      ...["--connections", String(connections), "--pipelining", String(pipelining)],
+    ],
+    { cwd: repo, stdio: ["ignore", "pipe", "inherit"] },
+  );
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.once("error", reject);
+    child.once("close", (code) => resolve(code));
+  });
+  let cpuStart = process.cpuUsage();
+  let wallStart = 0;
+  let serverCpu = Number.NaN;
+  let result: (Omit<Run, "serverCpu" | "loadCpu"> & { cpu: number }) | undefined;
+  for await (const line of createInterface({ input: child.stdout })) {
+    const message = JSON.parse(line) as { event: string };
+    if (message.event === "start") {
+      cpuStart = process.cpuUsage();
+      wallStart = performance.now();
+    } else if (message.event === "end") {
+      const used = process.cpuUsage(cpuStart);
+      serverCpu = (used.user + used.system) / 1000 / (performance.now() - wallStart);
+    } else if (message.event === "result") {
+      result = message as unknown as typeof result;
+    }
+  }
+  const code = await exited;
+  if (code !== 0 || result === undefined) throw new Error(`the load process failed (exit code ${code})`);
+  return {
+    perSecond: result.perSecond,
+    requests: result.requests,
+    errors: result.errors,
+    errorSamples: result.errorSamples,
+    serverCpu,
+    loadCpu: result.cpu,
+  };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+const spread = (xs: number[]) => (Math.max(...xs) - Math.min(...xs)) / median(xs);
+
+log(
+  `node-serve benchmark: ${blobs} blobs × ${CELLS_PER_EXT_BLOB} columns = ${cells} cells of ${BYTES_PER_COLUMN_ENTRY} B, ` +
+    `${runs} run(s) × ${seconds} s per server, load: undici ${connections} connections × pipelining ${pipelining} ` +
+    `from a second process, ${cores} cores`,
+);
+
+const kzg = sharedKzg();
+const batch = await encodeBatch(new Uint8Array(randomBytes(blobs * PAYLOAD_BYTES_PER_BLOB - FRAME_HEADER_BYTES)), {
+  kzg,
+});
+const root = Buffer.from(batch.manifest.root).toString("hex");
+const dataDir = await mkdtemp(join(tmpdir(), "cellar-bench-node-serve-"));
+// The background scrub re-verifies every cell with KZG; it is pushed past the end of the run so
+// that only serving is measured (its first pass runs at start, on an empty store).
+const node = new StorageNode(
+  {
+    dataDir,
+    host: "127.0.0.1",
+    port: 0,
+    domain: { chainId: 31337n, inbox: new Uint8Array(20) },
+    scrubIntervalMs: 24 * 3600_000,
+  },
+  { kzg },
+);
+const bare = Fastify({ logger: false });
+const constant = randomBytes(BYTES_PER_COLUMN_ENTRY);
+bare.get("/v1/batches/:root/cells/:blob/:column", (_request, reply) => {
+  void reply.type("application/octet-stream").send(constant);
+});
+
+const nodeRuns: Run[] = [];
+const bareRuns: Run[] = [];
+try {
+  const nodeUrl = await node.start();
+  const bareUrl = await bare.listen({ host: "127.0.0.1", port: 0 });
+
+  // Store the batch: the node is alone in its node set, so it custodies every column.
+  const client = new Client(nodeUrl);
+  try {
+    const body = encodeDispersal(
+      batch.manifest,
+      Array.from({ length: CELLS_PER_EXT_BLOB }, (_, c) => columnOf(batch, c)),
+    );
+    const put = await client.request({
+      method: "PUT",
+      path: `/v1/batches/0x${root}/columns`,
+      headers: { "content-type": "application/octet-stream" },
+      body,
+    });
+    const answer = await put.body.text();
+    if (put.statusCode !== 200) throw new Error(`dispersal refused: ${put.statusCode} ${answer}`);
+    // Spot-check that the node serves the right bytes: cell then proof.
+    for (const [b, c] of [
+      [0, 0],
+      [blobs - 1, CELLS_PER_EXT_BLOB - 1],
+    ] as const) {
+      const get = await client.request({ method: "GET", path: `/v1/batches/0x${root}/cells/${b}/${c}` });
+      const got = Buffer.from(await get.body.arrayBuffer());
+      const blob = batch.blobs[b];
+      const want = Buffer.concat([blob?.cells[c] as Uint8Array, blob?.proofs[c] as Uint8Array]);
+      if (get.statusCode !== 200 || !got.equals(want)) throw new Error(`cell ${b}/${c} served wrong`);
+    }
+  } finally {
+    await client.close();
+  }
+
+  for (let r = 0; r < runs; r++) {
+    bareRuns.push(await measure(bareUrl, root));
+    nodeRuns.push(await measure(nodeUrl, root));
+  }
+} finally {
+  await node.stop();
+  await bare.close();
+  await rm(dataDir, { recursive: true, force: true });
+}
+
+const summary = (xs: Run[]) => ({
+  perSecond: median(xs.map((x) => x.perSecond)),
+  runs: xs.map((x) => x.perSecond),
+  spread: spread(xs.map((x) => x.perSecond)),
+  errors: xs.reduce((n, x) => n + x.errors, 0),
+  errorSamples: xs.flatMap((x) => x.errorSamples).slice(0, 5),
+  serverCpu: median(xs.map((x) => x.serverCpu)),
+  loadCpu: median(xs.map((x) => x.loadCpu)),
+});
+const nodeSummary = summary(nodeRuns);
+const bareSummary = summary(bareRuns);
+const ratio = nodeSummary.perSecond / bareSummary.perSecond;
+const valid = nodeSummary.errors === 0 && bareSummary.errors === 0;
+
+if (args.json) {
+  process.stdout.write(
+    `${JSON.stringify({ blobs, cells, seconds, runs, connections, pipelining, cores, node: nodeSummary, bare: bareSummary, ratio, valid })}\n`,
+  );
+} else {
+  log("");
+  log("server              median/s  runs/s                       spread  errors  server cpu  load cpu");
+  for (const [name, s] of [
+    ["node (cells/s)", nodeSummary],
+    ["bare Fastify (req/s)", bareSummary],
+  ] as const) {
+    log(
+      `${name.padEnd(20)}${s.perSecond.toFixed(0).padStart(8)}  ${s.runs
+        .map((x) => x.toFixed(0))
+        .join(", ")
+        .padEnd(27)}  ${(s.spread * 100).toFixed(1).padStart(5)}%  ${String(s.errors).padStart(6)}  ${(s.serverCpu * 100).toFixed(0).padStart(9)}%  ${(s.loadCpu * 100).toFixed(0).padStart(7)}%`,
+    );
+  }
+  const wide = [
+    { name: "node", s: nodeSummary },
+    { name: "bare Fastify", s: bareSummary },
+  ].filter(({ s }) => s.spread > 0.1);
+  if (wide.length > 0)
+    log(
+      `\nwarning: run-to-run spread above 10% for ${wide.map(({ name }) => name).join(", ")}: the machine is noisy, rerun with more --runs`,
+    );
+  if (!valid) {
+    log(`\nINVALID: ${nodeSummary.errors + bareSummary.errors} request(s) failed, so the figures do not count`);
+    for (const e of [...nodeSummary.errorSamples, ...bareSummary.errorSamples]) log(`  ${e}`);
+  }
+  log(`\nnode / bare Fastify: ${ratio.toFixed(3)} (target ≥ 0.6)`);
+}
+if (!valid) process.exitCode = 1;

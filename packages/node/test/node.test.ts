@@ -1,0 +1,359 @@
+// Storage nodes over real HTTP on loopback with real LMDB files: dispersal, attestation,
+// serving, and every refusal, with nothing stored and nothing signed when a request is refused.
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Column, columnOf, type EncodedBatch, encodeBatch, manifestToJson, serializeColumn } from "@cellar/codec";
+import { sharedKzg } from "@cellar/kzg";
+import { StorageNode } from "@cellar/node";
+import { BYTES_PER_CELL, BYTES_PER_COLUMN_ENTRY } from "@cellar/params";
+import {
+  attestationMessage,
+  buildNodeSet,
+  custodyColumns,
+  encodeDispersal,
+  type NodeRecord,
+  verifyAttestation,
+  verifyProofOfPossession,
+} from "@cellar/protocol";
+import { toHex } from "@cellar/utils";
+import * as blst from "@chainsafe/blst";
+import t from "tap";
+import { request } from "undici";
+
+const kzg = sharedKzg();
+const domain = { chainId: 31337n, inbox: Uint8Array.from(randomBytes(20)) };
+const ckzg = createRequire(import.meta.url)("c-kzg");
+ckzg.loadTrustedSetup(0);
+
+const root = (b: EncodedBatch) => toHex(b.manifest.root);
+const dirs: string[] = [];
+const tempDir = () => {
+  const d = mkdtempSync(join(tmpdir(), "cellar-node-"));
+  dirs.push(d);
+  return d;
+};
+
+async function startNodes(n: number, opts: { maxBlobs?: number } = {}) {
+  const nodes = Array.from({ length: n }, () => new StorageNode({ dataDir: tempDir(), domain, ...opts }, { kzg }));
+  await Promise.all(nodes.map((node) => node.start()));
+  const set = buildNodeSet(nodes.map((node) => ({ publicKey: node.identity.publicKey, url: node.url })));
+  for (const node of nodes) node.setNodes(set);
+  return { nodes, set };
+}
+
+async function put(url: string, rootHex: string, body: Uint8Array | string, contentType = "application/octet-stream") {
+  const res = await request(`${url}/v1/batches/${rootHex}/columns`, {
+    method: "PUT",
+    body,
+    headers: { "content-type": contentType },
+  });
+  const text = await res.body.text();
+  return { status: res.statusCode, json: JSON.parse(text) };
+}
+
+async function get(url: string, path: string) {
+  const res = await request(`${url}${path}`);
+  const bytes = Buffer.from(await res.body.arrayBuffer());
+  return { status: res.statusCode, bytes, type: res.headers["content-type"] };
+}
+
+const columnsFor = (batch: EncodedBatch, set: NodeRecord[], node: StorageNode) =>
+  custodyColumns(set, node.identity.nodeId).map((c) => columnOf(batch, c));
+
+const { nodes, set } = await startNodes(4);
+t.teardown(async () => {
+  await Promise.all(nodes.map((n) => n.stop()));
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+const batch = await encodeBatch(new Uint8Array(randomBytes(200_000)), { kzg });
+const other = await encodeBatch(new Uint8Array(randomBytes(200_000)), { kzg });
+
+t.test("custody: every column has two custodians among four nodes", async (t) => {
+  const counts = new Array(128).fill(0);
+  for (const node of nodes) for (const c of node.custody) counts[c]++;
+  t.ok(
+    counts.every((n) => n === 2),
+    "each column kept by exactly 2 nodes",
+  );
+  t.same(
+    [...(nodes[0] as StorageNode).custody].sort((a, b) => a - b),
+    custodyColumns(set, (nodes[0] as StorageNode).identity.nodeId),
+  );
+});
+
+t.test("a dispersal is verified, stored and attested; the attestation verifies with blst", async (t) => {
+  for (const node of nodes) {
+    const columns = columnsFor(batch, set, node);
+    const res = await put(node.url, root(batch), encodeDispersal(batch.manifest, columns));
+    t.equal(res.status, 200, JSON.stringify(res.json));
+    t.same(
+      res.json.columns,
+      columns.map((c) => c.index),
+    );
+    t.equal(res.json.publicKey, toHex(node.identity.publicKey));
+    const sig = Buffer.from(res.json.signature.slice(2), "hex");
+    t.ok(verifyAttestation(node.identity.publicKey, domain, batch.manifest.root, sig), "verifies");
+    // The same check straight through blst, with the message built here.
+    t.ok(
+      blst.verify(
+        attestationMessage(domain, batch.manifest.root),
+        blst.PublicKey.fromBytes(node.identity.publicKey),
+        blst.Signature.fromBytes(sig),
+      ),
+    );
+    t.notOk(
+      verifyAttestation(node.identity.publicKey, { ...domain, chainId: 1n }, batch.manifest.root, sig),
+      "bound to the chain id",
+    );
+    t.notOk(verifyAttestation(node.identity.publicKey, domain, other.manifest.root, sig), "bound to the root");
+    const again = await put(node.url, root(batch), encodeDispersal(batch.manifest, columns));
+    t.same(again.json, res.json, "the same dispersal again: the same answer");
+  }
+});
+
+t.test("serving: cells, columns and the manifest come back intact and verify in c-kzg", async (t) => {
+  const node = nodes[1] as StorageNode;
+  const mine = [...node.custody];
+  const c = mine[0] as number;
+  for (let b = 0; b < batch.blobs.length; b++) {
+    const res = await get(node.url, `/v1/batches/${root(batch)}/cells/${b}/${c}`);
+    t.equal(res.status, 200);
+    t.equal(res.type, "application/octet-stream");
+    t.equal(res.bytes.length, BYTES_PER_COLUMN_ENTRY);
+    const blob = batch.blobs[b];
+    t.ok(res.bytes.subarray(0, BYTES_PER_CELL).equals(blob?.cells[c] as Uint8Array), `cell ${b}/${c}`);
+    t.ok(
+      ckzg.verifyCellKzgProofBatch(
+        [blob?.commitment],
+        [c],
+        [res.bytes.subarray(0, BYTES_PER_CELL)],
+        [res.bytes.subarray(BYTES_PER_CELL)],
+      ),
+      "c-kzg accepts the served cell and proof",
+    );
+  }
+  const col = await get(node.url, `/v1/batches/${batch.manifest.id}/columns/${c}`);
+  t.equal(col.status, 200, "a batch id works in place of the root");
+  t.ok(col.bytes.equals(serializeColumn(columnOf(batch, c))), "the column in the column-file layout");
+  const manifest = await get(node.url, `/v1/batches/${root(batch)}/manifest`);
+  t.same(JSON.parse(manifest.bytes.toString()), manifestToJson(batch.manifest));
+  const info = JSON.parse((await get(node.url, "/v1/info")).bytes.toString());
+  t.equal(info.nodeId, toHex(node.identity.nodeId));
+  t.same(
+    info.custody.columns,
+    [...node.custody].sort((a, b) => a - b),
+  );
+  t.ok(
+    verifyProofOfPossession(node.identity.publicKey, Buffer.from(info.proofOfPossession.slice(2), "hex")),
+    "info carries a valid PoP",
+  );
+  t.same(JSON.parse((await get(node.url, "/healthz")).bytes.toString()), { status: "ok" });
+  const metrics = (await get(node.url, "/metrics")).bytes.toString();
+  t.match(metrics, /cellar_node_cells_served_total \d+/);
+  t.match(metrics, /cellar_node_stored_bytes \d+/);
+  t.match(metrics, /cellar_node_verify_seconds_count 2/);
+  t.match(metrics, /cellar_node_dispersals_total\{result="stored"\} 1/);
+});
+
+t.test("serving errors: 400 for malformed paths, 404 for what is not here", async (t) => {
+  const node = nodes[0] as StorageNode;
+  const notMine = [...Array(128).keys()].find((c) => !node.custody.has(c)) as number;
+  const cases: [string, number, string][] = [
+    [`/v1/batches/0x1234/cells/0/0`, 400, "CELLAR_ERR_NODE_BAD_PATH"],
+    [`/v1/batches/${root(batch)}/cells/x/0`, 400, "CELLAR_ERR_NODE_BAD_PATH"],
+    [`/v1/batches/${root(batch)}/cells/0/128`, 400, "CELLAR_ERR_NODE_BAD_PATH"],
+    [`/v1/batches/${root(batch)}/cells/0/-1`, 400, "CELLAR_ERR_NODE_BAD_PATH"],
+    [`/v1/batches/${root(batch)}/cells/9/${[...node.custody][0]}`, 404, "CELLAR_ERR_NODE_NOT_FOUND"],
+    [`/v1/batches/${root(batch)}/cells/0/${notMine}`, 404, "CELLAR_ERR_NODE_NOT_FOUND"],
+    [`/v1/batches/${root(other)}/cells/0/0`, 404, "CELLAR_ERR_NODE_NOT_FOUND"],
+    [`/v1/batches/${root(other)}/manifest`, 404, "CELLAR_ERR_NODE_NOT_FOUND"],
+    [`/v1/batches/${root(batch)}/columns/${notMine}`, 404, "CELLAR_ERR_NODE_NOT_FOUND"],
+    [`/v1/nothing`, 404, "CELLAR_ERR_NODE_NOT_FOUND"],
+  ];
+  for (const [path, status, code] of cases) {
+    const res = await get(node.url, path);
+    t.equal(res.status, status, path);
+    t.equal(JSON.parse(res.bytes.toString()).error.code, code, path);
+  }
+});
+
+t.test("bad dispersals are refused with the right 4xx; nothing stored, nothing signed", async (t) => {
+  const node = nodes[2] as StorageNode;
+  const mine = columnsFor(other, set, node);
+  const notMine = [...Array(128).keys()].find((c) => !node.custody.has(c)) as number;
+  const swapProof = (cols: Column[]): Column[] => {
+    const [first, ...rest] = cols;
+    if (!first) return cols;
+    return [
+      { ...first, proofs: [first.proofs[1] as Uint8Array, first.proofs[0] as Uint8Array, ...first.proofs.slice(2)] },
+      ...rest,
+    ];
+  };
+  const swapBlobCells = (cols: Column[]): Column[] => {
+    const [first, ...rest] = cols;
+    if (!first) return cols;
+    return [
+      {
+        ...first,
+        cells: [first.cells[1] as Uint8Array, first.cells[0] as Uint8Array, ...first.cells.slice(2)],
+        proofs: [first.proofs[1] as Uint8Array, first.proofs[0] as Uint8Array, ...first.proofs.slice(2)],
+      },
+      ...rest,
+    ];
+  };
+  const otherBlobCell = (cols: Column[]): Column[] => {
+    const [first, ...rest] = cols;
+    if (!first) return cols;
+    const foreign = columnOf(batch, first.index);
+    return [
+      {
+        ...first,
+        cells: [foreign.cells[0] as Uint8Array, ...first.cells.slice(1)],
+        proofs: [foreign.proofs[0] as Uint8Array, ...first.proofs.slice(1)],
+      },
+      ...rest,
+    ];
+  };
+  // The manifest as sent claims another size under the same root.
+  const tamperedBody = encodeDispersal({ ...other.manifest, size: other.manifest.size + 1 }, mine);
+  const cases: [string, string, Uint8Array | string, number, string, string?][] = [
+    [
+      "wrong proof",
+      root(other),
+      encodeDispersal(other.manifest, swapProof(mine)),
+      422,
+      "CELLAR_ERR_NODE_INVALID_CELLS",
+    ],
+    [
+      "cells of two blobs swapped",
+      root(other),
+      encodeDispersal(other.manifest, swapBlobCells(mine)),
+      422,
+      "CELLAR_ERR_NODE_INVALID_CELLS",
+    ],
+    [
+      "a cell of another batch",
+      root(other),
+      encodeDispersal(other.manifest, otherBlobCell(mine)),
+      422,
+      "CELLAR_ERR_NODE_INVALID_CELLS",
+    ],
+    ["tampered manifest", root(other), tamperedBody, 422, "CELLAR_ERR_CODEC_ROOT_MISMATCH"],
+    [
+      "manifest for another root",
+      root(batch),
+      encodeDispersal(other.manifest, mine),
+      422,
+      "CELLAR_ERR_CODEC_ROOT_MISMATCH",
+    ],
+    [
+      "a column not in custody",
+      root(other),
+      encodeDispersal(other.manifest, [...mine, columnOf(other, notMine)]),
+      403,
+      "CELLAR_ERR_NODE_NOT_CUSTODIAN",
+    ],
+    [
+      "custody incomplete",
+      root(other),
+      encodeDispersal(other.manifest, mine.slice(1)),
+      400,
+      "CELLAR_ERR_NODE_INCOMPLETE_CUSTODY",
+    ],
+    ["garbage bytes", root(other), new Uint8Array(randomBytes(5000)), 400, "CELLAR_ERR_PROTOCOL_INVALID_DISPERSAL"],
+    ["empty body", root(other), new Uint8Array(0), 400, "CELLAR_ERR_PROTOCOL_INVALID_DISPERSAL"],
+    ["JSON instead of bytes", root(other), "{}", 415, "CELLAR_ERR_NODE_BAD_BODY", "application/json"],
+    ["malformed root", "0xnotaroot", encodeDispersal(other.manifest, mine), 400, "CELLAR_ERR_NODE_BAD_PATH"],
+  ];
+  for (const [name, rootHex, body, status, code, type] of cases) {
+    const res = await put(node.url, rootHex, body, type);
+    t.equal(res.status, status, `${name}: status`);
+    t.equal(res.json.error?.code, code, `${name}: code`);
+    t.match(res.json.error?.message, /\S/, `${name}: message`);
+    t.equal(res.json.signature, undefined, `${name}: no signature`);
+  }
+  t.equal(node.store.getBatch(other.manifest.root), undefined, "nothing of the batch was stored");
+  t.equal((await get(node.url, `/v1/batches/${root(other)}/manifest`)).status, 404);
+  const metrics = (await get(node.url, "/metrics")).bytes.toString();
+  t.match(metrics, /cellar_node_rejects_total\{reason="CELLAR_ERR_NODE_INVALID_CELLS"\} 3/);
+});
+
+t.test("an oversized body is refused with 413 before it is buffered", async (t) => {
+  const small = new StorageNode({ dataDir: tempDir(), domain, maxBlobs: 1 }, { kzg });
+  await small.start();
+  t.teardown(() => small.stop());
+  const body = encodeDispersal(
+    batch.manifest,
+    Array.from({ length: 128 }, (_, c) => columnOf(batch, c)),
+  );
+  const res = await put(small.url, root(batch), body);
+  t.equal(res.status, 413);
+  t.equal(res.json.error.code, "CELLAR_ERR_NODE_TOO_LARGE");
+  t.equal(small.store.getBatch(batch.manifest.root), undefined);
+  // A batch within the body limit but over the blob limit is refused by the blob count.
+  const one = await encodeBatch(new Uint8Array(randomBytes(100)), { kzg });
+  const two = await encodeBatch(new Uint8Array(randomBytes(130_000)), { kzg });
+  t.equal(
+    (
+      await put(
+        small.url,
+        root(one),
+        encodeDispersal(
+          one.manifest,
+          Array.from({ length: 128 }, (_, c) => columnOf(one, c)),
+        ),
+      )
+    ).status,
+    200,
+  );
+  const over = await put(small.url, root(two), encodeDispersal(two.manifest, [columnOf(two, 0)]));
+  t.equal(over.status, 413);
+  t.equal(over.json.error.code, "CELLAR_ERR_NODE_TOO_LARGE");
+});
+
+t.test("scrub: a stored cell that fails its proof or its checksum is dropped and never served", async (t) => {
+  const node = new StorageNode({ dataDir: tempDir(), domain, scrubCellsPerSecond: 1e6 }, { kzg });
+  await node.start();
+  t.teardown(() => node.stop());
+  const columns = Array.from({ length: 128 }, (_, c) => columnOf(batch, c));
+  t.equal((await put(node.url, root(batch), encodeDispersal(batch.manifest, columns))).status, 200);
+  t.same(await node.scrub(), { checked: 128 * batch.blobs.length, dropped: 0 }, "a clean store passes");
+  // Write a wrong cell under a valid checksum, as silent corruption above the checksum would.
+  const bad = columnOf(batch, 9);
+  const cells = bad.cells.map((c) => c.slice());
+  const flipped = cells[1] as Uint8Array;
+  flipped[40] = (flipped[40] as number) ^ 1;
+  await node.store.putBatch(batch.manifest, [{ ...bad, cells }]);
+  t.equal((await get(node.url, `/v1/batches/${root(batch)}/cells/1/9`)).status, 200, "served until the scrub finds it");
+  const result = await node.scrub();
+  t.equal(result.dropped, 1);
+  t.equal((await get(node.url, `/v1/batches/${root(batch)}/cells/1/9`)).status, 404, "never served after");
+  t.equal((await get(node.url, `/v1/batches/${root(batch)}/columns/9`)).status, 404, "the column is incomplete now");
+  t.equal(
+    (await get(node.url, `/v1/batches/${root(batch)}/cells/0/9`)).status,
+    200,
+    "the good cells of the column stay",
+  );
+  t.match((await get(node.url, "/metrics")).bytes.toString(), /cellar_node_scrub_cells_dropped_total 1/);
+  // Dispersing the batch again heals it.
+  t.equal((await put(node.url, root(batch), encodeDispersal(batch.manifest, columns))).status, 200);
+  t.equal((await get(node.url, `/v1/batches/${root(batch)}/cells/1/9`)).status, 200);
+});
+
+t.test("retention prunes batches older than the window", async (t) => {
+  const node = new StorageNode(
+    { dataDir: tempDir(), domain, retentionMs: 60_000, pruneIntervalMs: 3_600_000 },
+    { kzg },
+  );
+  await node.start();
+  t.teardown(() => node.stop());
+  const columns = Array.from({ length: 128 }, (_, c) => columnOf(batch, c));
+  t.equal((await put(node.url, root(batch), encodeDispersal(batch.manifest, columns))).status, 200);
+  t.equal(await node.prune(Date.now() + 30_000), 0, "inside the window: kept");
+  t.equal(await node.prune(Date.now() + 61_000), 1, "past the window: pruned");
+  t.equal((await get(node.url, `/v1/batches/${root(batch)}/manifest`)).status, 404);
+  t.equal((await get(node.url, `/v1/batches/${root(batch)}/cells/0/0`)).status, 404);
+});

@@ -1,0 +1,48 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { CELLAR_BIN } from "./cli.js";
+
+export interface NodeProcess {
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly ready: { url: string; nodeId: string; publicKey: string; custody: number };
+  /** Resolves with the exit code or signal once the process has ended. */
+  readonly exited: Promise<number | NodeJS.Signals | null>;
+}
+
+/**
+ * Starts `cellar node` as a child process on a free loopback port and resolves once its ready
+ * line is out. Rejects if it exits first, or after `timeoutMs`.
+ */
+export function startNodeProcess(args: string[], timeoutMs = 30_000): Promise<NodeProcess> {
+  const child = spawn(process.execPath, [CELLAR_BIN, "node", "--port", "0", "--json", "--log-level", "warn", ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const exited = new Promise<number | NodeJS.Signals | null>((resolve) =>
+    child.once("exit", (code, signal) => resolve(code ?? signal)),
+  );
+  let stderr = "";
+  child.stderr?.on("data", (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`cellar node did not start in ${timeoutMs} ms: ${stderr}`));
+    }, timeoutMs);
+    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+    lines.once("line", (line) => {
+      clearTimeout(timer);
+      try {
+        const ready = JSON.parse(line);
+        resolve({ child, url: ready.url, ready, exited });
+      } catch {
+        reject(new Error(`unexpected first line from cellar node: ${line}`));
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`cellar node exited (${code}) before it was ready: ${stderr}`));
+    });
+  });
+}
