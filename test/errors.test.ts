@@ -22,9 +22,22 @@ import {
   unframeBlobs,
 } from "@cellar/codec";
 import { createKzg, KZG_ERROR_CODES, KzgError } from "@cellar/kzg";
+import { NODE_ERROR_CODES, NodeError, readKeyFile, StorageNode } from "@cellar/node";
 import { BYTES_PER_CELL, MAX_BATCH_BYTES } from "@cellar/params";
+import {
+  buildNodeSet,
+  decodeDispersal,
+  encodeDispersal,
+  generateSecretKey,
+  PROTOCOL_ERROR_CODES,
+  ProtocolError,
+  parseNodeSet,
+  parsePublicKey,
+  signAttestation,
+} from "@cellar/protocol";
 import { CellarError, fromHex, HEX_ERROR_CODES } from "@cellar/utils";
 import t from "tap";
+import { request } from "undici";
 import { runCli } from "./helpers/cli.js";
 
 const kzg = createKzg({ precompute: false });
@@ -36,6 +49,34 @@ const zeroColumns = Array.from({ length: 64 }, (_, index) => ({
 }));
 const scratch = mkdtempSync(join(tmpdir(), "cellar-errors-"));
 t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
+
+// A storage node for the codes that only exist as HTTP answers.
+const node = new StorageNode(
+  { dataDir: join(scratch, "node"), domain: { chainId: 1n, inbox: new Uint8Array(20) }, maxBlobs: 1 },
+  { kzg },
+);
+await node.start();
+t.teardown(() => node.stop());
+const peer = generateSecretKey(new Uint8Array(32).fill(7));
+const peer2 = generateSecretKey(new Uint8Array(32).fill(8));
+
+/** Sends a request and turns the node's `{error: {code, message}}` into an error to check here. */
+async function httpError(method: "GET" | "PUT", path: string, body?: Uint8Array): Promise<never> {
+  const res = await request(`${node.url}${path}`, {
+    method,
+    ...(body ? { body, headers: { "content-type": "application/octet-stream" } } : {}),
+  });
+  const json = (await res.body.json()) as { error: { code: string; message: string } };
+  throw Object.assign(new HttpAnswer(json.error.code, json.error.message), { status: res.statusCode });
+}
+class HttpAnswer extends CellarError {}
+const rootHex = `0x${Buffer.from(manifest.root).toString("hex")}`;
+const column = (index: number, blobs = 1) => ({
+  index,
+  cells: Array.from({ length: blobs }, () => new Uint8Array(BYTES_PER_CELL)),
+  proofs: Array.from({ length: blobs }, () => Uint8Array.of(0xc0, ...new Uint8Array(47))),
+});
+const allColumns = (blobs = 1) => Array.from({ length: 128 }, (_, c) => column(c, blobs));
 
 type Trigger = () => unknown;
 // biome-ignore lint/suspicious/noExplicitAny: error classes with different code unions
@@ -103,6 +144,59 @@ const table: [code: string, kind: ErrorClass, trigger: Trigger][] = [
   ],
   ["CELLAR_ERR_CLI_OUTPUT_EXISTS", CliError, () => cliError(["encode", join(scratch, "x.bin"), "-o", scratch])],
   ["CELLAR_ERR_CLI_BATCH_DIR", CliError, () => cliError(["decode", scratch, "-o", join(scratch, "f")])],
+  ["CELLAR_ERR_PROTOCOL_INVALID_KEY", ProtocolError, () => parsePublicKey(new Uint8Array(3))],
+  ["CELLAR_ERR_PROTOCOL_INVALID_NODE_SET", ProtocolError, () => parseNodeSet({ nodes: "none" })],
+  [
+    "CELLAR_ERR_PROTOCOL_INVALID_DOMAIN",
+    ProtocolError,
+    () => signAttestation(peer, { chainId: 1n, inbox: new Uint8Array(3) }, manifest.root),
+  ],
+  ["CELLAR_ERR_PROTOCOL_INVALID_DISPERSAL", ProtocolError, () => decodeDispersal(new Uint8Array(2))],
+  ["CELLAR_ERR_NODE_BAD_PATH", HttpAnswer, () => httpError("GET", "/v1/batches/0x00/manifest")],
+  [
+    "CELLAR_ERR_NODE_BAD_BODY",
+    HttpAnswer,
+    () => httpError("PUT", `/v1/batches/${rootHex}/columns`, encodeDispersal(manifest, allColumns(2))),
+  ],
+  [
+    "CELLAR_ERR_NODE_TOO_LARGE",
+    HttpAnswer,
+    () => httpError("PUT", `/v1/batches/${rootHex}/columns`, encodeDispersal(manifest, allColumns(6))),
+  ],
+  [
+    "CELLAR_ERR_NODE_NOT_CUSTODIAN",
+    HttpAnswer,
+    () => {
+      // Under a three-node set this node keeps only some columns; send it all of them.
+      node.setNodes(
+        buildNodeSet([
+          { publicKey: node.identity.publicKey, url: node.url },
+          { publicKey: peer.toPublicKey().toBytes(), url: "http://127.0.0.1:1" },
+          { publicKey: peer2.toPublicKey().toBytes(), url: "http://127.0.0.1:2" },
+        ]),
+      );
+      return httpError("PUT", `/v1/batches/${rootHex}/columns`, encodeDispersal(manifest, allColumns())).finally(() =>
+        node.setNodes(buildNodeSet([{ publicKey: node.identity.publicKey, url: node.url }])),
+      );
+    },
+  ],
+  [
+    "CELLAR_ERR_NODE_INCOMPLETE_CUSTODY",
+    HttpAnswer,
+    () => httpError("PUT", `/v1/batches/${rootHex}/columns`, encodeDispersal(manifest, [column(0)])),
+  ],
+  [
+    "CELLAR_ERR_NODE_INVALID_CELLS",
+    HttpAnswer,
+    () => httpError("PUT", `/v1/batches/${rootHex}/columns`, encodeDispersal(manifest, allColumns())),
+  ],
+  ["CELLAR_ERR_NODE_NOT_FOUND", HttpAnswer, () => httpError("GET", `/v1/batches/${rootHex}/manifest`)],
+  ["CELLAR_ERR_NODE_KEY_FILE", NodeError, () => readKeyFile(join(scratch, "no.key"))],
+  [
+    "CELLAR_ERR_NODE_CONFIG",
+    NodeError,
+    () => new StorageNode({ dataDir: "", domain: { chainId: 1n, inbox: new Uint8Array(20) } }, { kzg }),
+  ],
 ];
 
 /** The CLI reports errors as text: turn its `[CODE]` back into an error to check here. */
@@ -119,7 +213,14 @@ async function cliError(argv: string[], needsBatch = false): Promise<never> {
 }
 
 t.test("every exported code is in the table, once", async (t) => {
-  const exported = [...HEX_ERROR_CODES, ...KZG_ERROR_CODES, ...CODEC_ERROR_CODES, ...CLI_ERROR_CODES];
+  const exported = [
+    ...HEX_ERROR_CODES,
+    ...KZG_ERROR_CODES,
+    ...CODEC_ERROR_CODES,
+    ...PROTOCOL_ERROR_CODES,
+    ...NODE_ERROR_CODES,
+    ...CLI_ERROR_CODES,
+  ];
   t.same(table.map(([code]) => code).sort(), [...exported].sort());
   t.equal(new Set(exported).size, exported.length, "codes are unique");
   for (const code of exported) t.match(code, /^CELLAR_ERR_[A-Z0-9]+_[A-Z0-9_]+$/, code);

@@ -14,8 +14,8 @@ export async function keygenCommand(options: { out: string; json: boolean }, io:
   if (options.json) printJson(io, summary);
   else
     io.stdout.write(
-      Object.entries(summary)
+      `${Object.entries(summary)
         .map(([k, v]) => `${k.padEnd(18)}${v}`)
-        .join("\n") + "\n",
+        .join("\n")}\n`,
     );
 }
