@@ -1,9 +1,11 @@
 import { availableParallelism } from "node:os";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { decodeCommand } from "./commands/decode.js";
+import { disperserCommand } from "./commands/disperser.js";
 import { encodeCommand } from "./commands/encode.js";
 import { keygenCommand } from "./commands/keygen.js";
 import { nodeCommand } from "./commands/node.js";
+import { getCommand, postCommand } from "./commands/post.js";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./errors.js";
 import { describeError, type Io } from "./output.js";
 
@@ -27,6 +29,19 @@ function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535)
     throw new InvalidArgumentError("must be a port number (0 picks a free one)");
+  return n;
+}
+
+function fraction(value: string): number {
+  const n = Number(value);
+  if (!(n > 0 && n <= 1)) throw new InvalidArgumentError("must be a fraction in (0, 1]");
+  return n;
+}
+
+function byte(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 255)
+    throw new InvalidArgumentError("must be a byte (0..255, or 0x00..0xff)");
   return n;
 }
 
@@ -144,6 +159,97 @@ Examples:
 Logs go to stderr as JSON lines; metrics are at GET /metrics.`,
     )
     .action((opts) => run(nodeCommand(opts, io)));
+
+  program
+    .command("disperser")
+    .description(
+      "run the disperser: encode posted batches, disperse to storage nodes, certify, serve reads and OP alt-DA",
+    )
+    .addOption(
+      new Option("--nodes <file>", "node set JSON {nodes: [{publicKey, url}]}; SIGHUP reloads it")
+        .env("CELLAR_NODES")
+        .makeOptionMandatory(),
+    )
+    .addOption(new Option("--host <host>", "address to listen on").env("CELLAR_HOST").default("127.0.0.1"))
+    .addOption(
+      new Option("--port <port>", "port to listen on (0: any free port)")
+        .env("CELLAR_PORT")
+        .argParser(port)
+        .default(7000),
+    )
+    .addOption(new Option("--replication <r>", "custodians per column").argParser(positiveInt).default(2))
+    .addOption(
+      new Option("--quorum <fraction>", "share of registered nodes a certificate needs")
+        .argParser(fraction)
+        .default(2 / 3, "2/3"),
+    )
+    .addOption(
+      new Option("--chain-id <id>", "L1 chain id attestations are bound to").env("CELLAR_CHAIN_ID").default("31337"),
+    )
+    .addOption(
+      new Option("--inbox <address>", "L1 inbox address attestations are bound to")
+        .env("CELLAR_INBOX")
+        .default(`0x${"00".repeat(20)}`),
+    )
+    .addOption(
+      new Option("--max-batch-bytes <n>", "largest batch accepted")
+        .argParser(positiveInt)
+        .default(32 * 1024 * 1024, "32 MiB"),
+    )
+    .addOption(
+      new Option("--da-layer-byte <n>", "DA-layer byte of OP alt-DA generic commitments")
+        .argParser(byte)
+        .default(0xce, "0xce"),
+    )
+    .addOption(
+      new Option("--node-timeout <seconds>", "per-request timeout towards storage nodes")
+        .argParser(positiveInt)
+        .default(10),
+    )
+    .addOption(
+      new Option("--deadline <seconds>", "longest wait for a quorum before answering 503")
+        .argParser(positiveInt)
+        .default(30),
+    )
+    .addOption(
+      new Option("--log-level <level>", "log level")
+        .choices(["fatal", "error", "warn", "info", "debug"])
+        .default("info"),
+    )
+    .option("--json", "print the ready line as JSON", false)
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ cellar disperser --nodes nodes.json                 rollup API on 127.0.0.1:7000
+  $ cellar disperser --nodes nodes.json --quorum 0.75   stricter certificates
+
+OP Stack: run op-node/op-batcher with --altda.enabled --altda.da-service
+  --altda.da-server=http://127.0.0.1:7000 (generic commitments 0x01 || 0xce || root).`,
+    )
+    .action((opts) => run(disperserCommand(opts, io)));
+
+  program
+    .command("post")
+    .description("post a batch to a disperser and print its id, root, blobs and certificate")
+    .argument("<file>", "the batch bytes, or - for standard input")
+    .addOption(
+      new Option("--disperser <url>", "disperser URL").env("CELLAR_DISPERSER").default("http://127.0.0.1:7000"),
+    )
+    .option("--json", "print the answer as JSON", false)
+    .addHelpText("after", "\nExamples:\n  $ cellar post batch.bin\n  $ cellar post - --json < batch.bin")
+    .action((file: string, opts) => run(postCommand(file, opts, io)));
+
+  program
+    .command("get")
+    .description("fetch a batch's exact bytes, rebuilt from the storage nodes by the disperser")
+    .argument("<id>", "batch id (CID) or 0x root")
+    .addOption(
+      new Option("--disperser <url>", "disperser URL").env("CELLAR_DISPERSER").default("http://127.0.0.1:7000"),
+    )
+    .option("-o, --out <file>", "where to write the bytes (- for standard output)", "-")
+    .addHelpText("after", "\nExamples:\n  $ cellar get bafkrwi... -o batch.bin\n  $ cellar get 0x<root> > batch.bin")
+    .action((id: string, opts) => run(getCommand(id, opts, io)));
 
   program
     .command("keygen")

@@ -23,6 +23,20 @@ export {
   signAttestation,
   verifyAttestation,
 } from "./attestation.js";
+export {
+  buildCertificate,
+  type Certificate,
+  type CertificateJson,
+  certificateToJson,
+  checkCertificate,
+  coveredColumns,
+  DEFAULT_QUORUM,
+  meetsQuorum,
+  parseCertificate,
+  quorumSize,
+  signerBitmap,
+  signersOf,
+} from "./certificate.js";
 export { custodians, custodyColumns, custodyScore, custodyTable, DEFAULT_REPLICATION } from "./custody.js";
 export { DISPERSAL_MAGIC, type DispersalBody, decodeDispersal, encodeDispersal } from "./dispersal.js";
 export { PROTOCOL_ERROR_CODES, ProtocolError, type ProtocolErrorCode } from "./errors.js";

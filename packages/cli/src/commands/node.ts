@@ -1,10 +1,8 @@
-import { readFile } from "node:fs/promises";
 import { sharedKzg } from "@cellar/kzg";
 import { StorageNode } from "@cellar/node";
-import { parseNodeSet } from "@cellar/protocol";
 import { fromHex, toHex } from "@cellar/utils";
 import pino from "pino";
-import { CliError } from "../errors.js";
+import { parseChainId, readNodeSetFile } from "../config.js";
 import type { Io } from "../output.js";
 
 export interface NodeCommandOptions {
@@ -23,46 +21,20 @@ export interface NodeCommandOptions {
   readonly json: boolean;
 }
 
-async function readNodeSet(path: string) {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (err) {
-    throw new CliError(
-      "CELLAR_ERR_CLI_INPUT",
-      `cannot read node set ${path}: ${(err as Error).message}`,
-      { path },
-      { cause: err },
-    );
-  }
-  try {
-    return parseNodeSet(JSON.parse(text));
-  } catch (err) {
-    if (err instanceof SyntaxError)
-      throw new CliError("CELLAR_ERR_CLI_INPUT", `node set ${path} is not valid JSON`, { path });
-    throw err;
-  }
-}
-
 /**
  * `cellar node`: runs a storage node until SIGINT or SIGTERM. SIGHUP re-reads the node set file.
  * Stdout gets one line when the node listens (JSON with --json); logs go to stderr as JSON.
  */
 export async function nodeCommand(options: NodeCommandOptions, io: Io): Promise<void> {
   const logger = pino({ level: options.logLevel, base: { role: "node" } }, pino.destination(2));
-  let chainId: bigint;
-  try {
-    chainId = BigInt(options.chainId);
-  } catch {
-    throw new CliError("CELLAR_ERR_CLI_INPUT", `--chain-id must be an integer, got ${options.chainId}`);
-  }
+  const chainId = parseChainId(options.chainId);
   const node = new StorageNode(
     {
       dataDir: options.data,
       host: options.host,
       port: options.port,
       ...(options.key === undefined ? {} : { keyFile: options.key }),
-      ...(options.nodes === undefined ? {} : { nodes: await readNodeSet(options.nodes) }),
+      ...(options.nodes === undefined ? {} : { nodes: await readNodeSetFile(options.nodes) }),
       replication: options.replication,
       domain: { chainId, inbox: fromHex(options.inbox, 20, "--inbox") },
       maxBlobs: options.maxBlobs,
@@ -92,7 +64,7 @@ export async function nodeCommand(options: NodeCommandOptions, io: Io): Promise<
     };
     const reload = () => {
       if (options.nodes === undefined) return;
-      readNodeSet(options.nodes)
+      readNodeSetFile(options.nodes)
         .then((nodes) => {
           node.setNodes(nodes);
           logger.info({ nodes: nodes.length, custody: node.custody.size }, "node set reloaded");

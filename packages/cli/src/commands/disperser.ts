@@ -1,0 +1,66 @@
+import { buildDisperserApp, Disperser } from "@cellar/disperser";
+import { sharedKzg } from "@cellar/kzg";
+import { fromHex } from "@cellar/utils";
+import pino from "pino";
+import { parseChainId, readNodeSetFile } from "../config.js";
+import type { Io } from "../output.js";
+
+export interface DisperserCommandOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly nodes: string;
+  readonly replication: number;
+  readonly quorum: number;
+  readonly chainId: string;
+  readonly inbox: string;
+  readonly maxBatchBytes: number;
+  readonly daLayerByte: number;
+  readonly nodeTimeout: number;
+  readonly deadline: number;
+  readonly logLevel: string;
+  readonly json: boolean;
+}
+
+/** `cellar disperser`: the rollup-facing server, until SIGINT or SIGTERM; SIGHUP reloads the node set. */
+export async function disperserCommand(options: DisperserCommandOptions, io: Io): Promise<void> {
+  const logger = pino({ level: options.logLevel, base: { role: "disperser" } }, pino.destination(2));
+  const disperser = new Disperser(
+    {
+      nodes: await readNodeSetFile(options.nodes),
+      domain: { chainId: parseChainId(options.chainId), inbox: fromHex(options.inbox, 20, "--inbox") },
+      replication: options.replication,
+      quorum: options.quorum,
+      maxBatchBytes: options.maxBatchBytes,
+      nodeTimeoutMs: options.nodeTimeout * 1000,
+      deadlineMs: options.deadline * 1000,
+    },
+    { kzg: sharedKzg({ precompute: true }), logger },
+  );
+  const app = buildDisperserApp(disperser, { daLayerByte: options.daLayerByte, logger });
+  const url = await app.listen({ host: options.host, port: options.port });
+  const ready = { event: "listening", url, nodes: disperser.nodes.length };
+  io.stdout.write(
+    options.json
+      ? `${JSON.stringify(ready)}\n`
+      : `cellar disperser listening on ${url} with ${ready.nodes} storage nodes\n`,
+  );
+  await new Promise<void>((resolve) => {
+    const reload = () => {
+      readNodeSetFile(options.nodes)
+        .then((nodes) => {
+          disperser.setNodes(nodes);
+          logger.info({ nodes: nodes.length }, "node set reloaded");
+        })
+        .catch((err: unknown) => logger.error({ err }, "node set reload failed; keeping the old one"));
+    };
+    const stop = () => {
+      process.off("SIGHUP", reload);
+      resolve();
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+    process.on("SIGHUP", reload);
+  });
+  await app.close();
+  await disperser.close();
+}

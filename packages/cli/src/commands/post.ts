@@ -1,0 +1,39 @@
+import { DisperserClient } from "@cellar/client";
+import { readInput, writeOutput } from "../files.js";
+import { type Io, printJson } from "../output.js";
+
+/** `cellar post FILE|-`: posts a batch and prints its id, root, blobs and certificate. */
+export async function postCommand(file: string, options: { disperser: string; json: boolean }, io: Io): Promise<void> {
+  const bytes = await readInput(file, io);
+  const client = new DisperserClient(options.disperser);
+  try {
+    const posted = await client.post(bytes);
+    if (options.json) {
+      printJson(io, posted);
+      return;
+    }
+    io.stdout.write(
+      [
+        `posted ${posted.size} bytes in ${posted.blobs.length} blob(s): ${posted.status}`,
+        `id           ${posted.id}`,
+        `root         ${posted.root}`,
+        ...posted.blobs.map((b, i) => `blob ${String(i).padEnd(7)} ${b.versionedHash}`),
+        `signers      ${posted.certificate?.signers.join(", ") ?? "-"}`,
+        `signature    ${posted.certificate?.signature ?? "-"}`,
+        "",
+      ].join("\n"),
+    );
+  } finally {
+    await client.close();
+  }
+}
+
+/** `cellar get ID [-o FILE]`: the batch's exact bytes, rebuilt from the storage nodes. */
+export async function getCommand(id: string, options: { disperser: string; out: string }, io: Io): Promise<void> {
+  const client = new DisperserClient(options.disperser);
+  try {
+    await writeOutput(options.out, await client.data(id), io);
+  } finally {
+    await client.close();
+  }
+}

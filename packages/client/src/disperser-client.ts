@@ -1,0 +1,69 @@
+import type { ManifestJson } from "@cellar/codec";
+import type { CertificateJson } from "@cellar/protocol";
+import { ClientError } from "./errors.js";
+import { answerError, Http, type HttpOptions } from "./http.js";
+
+/** The disperser's answer to a post, and to a status query. */
+export interface BatchStatus {
+  id: string;
+  root: string;
+  size: number;
+  status: "encoding" | "dispersing" | "certified" | "failed";
+  blobs: { commitment: string; versionedHash: string }[];
+  certificate?: CertificateJson;
+  error?: { code: string; message: string };
+  manifest?: ManifestJson;
+}
+
+/**
+ * A rollup's client for the disperser's native API: post a batch, ask its status, get it back.
+ *
+ * @example
+ * ```ts
+ * const disperser = new DisperserClient("http://127.0.0.1:7000");
+ * const posted = await disperser.post(bytes); // resolves once certified
+ * const back = await disperser.data(posted.id);
+ * ```
+ */
+export class DisperserClient {
+  readonly #http: Http;
+  readonly url: string;
+
+  constructor(url: string, options: HttpOptions = {}) {
+    this.url = url.replace(/\/+$/, "");
+    // Posting is not idempotent from the client's side of a timeout; retry only reads.
+    this.#http = new Http({ timeoutMs: 120_000, ...options });
+  }
+
+  /** Posts a batch; resolves with the certified batch, rejects with the server's reason. */
+  async post(bytes: Uint8Array): Promise<BatchStatus> {
+    const res = await this.#http.send("POST", `${this.url}/v1/batches`, bytes);
+    if (res.status !== 200) throw answerError(res, "post");
+    return this.#json(res.body, "post") as BatchStatus;
+  }
+
+  async status(id: string): Promise<BatchStatus> {
+    const res = await this.#http.send("GET", `${this.url}/v1/batches/${encodeURIComponent(id)}`);
+    if (res.status !== 200) throw answerError(res, "status");
+    return this.#json(res.body, "status") as BatchStatus;
+  }
+
+  /** The batch's bytes, rebuilt by the disperser from the storage nodes. */
+  async data(id: string): Promise<Uint8Array> {
+    const res = await this.#http.send("GET", `${this.url}/v1/batches/${encodeURIComponent(id)}/data`);
+    if (res.status !== 200) throw answerError(res, "get");
+    return new Uint8Array(res.body.buffer, res.body.byteOffset, res.body.length);
+  }
+
+  #json(body: Buffer, what: string): unknown {
+    try {
+      return JSON.parse(body.toString());
+    } catch (err) {
+      throw new ClientError("CELLAR_ERR_CLIENT_BAD_RESPONSE", `${what}: the answer is not JSON`, {}, { cause: err });
+    }
+  }
+
+  close(): Promise<void> {
+    return this.#http.close();
+  }
+}

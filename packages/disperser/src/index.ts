@@ -1,0 +1,40 @@
+/**
+ * The Cellar disperser: rollups post batches here. It encodes each batch on all cores, sends every
+ * storage node exactly the columns it custodies, checks each attestation against the node's
+ * registered key, aggregates a quorum certificate, and rebuilds batches from the nodes for
+ * readers. It also serves the OP Stack alt-DA `/put` and `/get` routes.
+ *
+ * @example
+ * ```ts
+ * import { sharedKzg } from "@cellar/kzg";
+ * import { buildDisperserApp, Disperser } from "@cellar/disperser";
+ * const disperser = new Disperser({ nodes, domain }, { kzg: sharedKzg() });
+ * const app = buildDisperserApp(disperser);
+ * await app.listen({ host: "127.0.0.1", port: 7000 });
+ * ```
+ *
+ * @packageDocumentation
+ */
+export {
+  DEFAULT_DA_LAYER_BYTE,
+  decodeAltDaCommitment,
+  encodeAltDaCommitment,
+  GENERIC_COMMITMENT_TYPE,
+} from "./alt-da.js";
+export { type Dispersed, type DisperseOptions, disperse } from "./disperse.js";
+export {
+  type BatchStatusName,
+  type BatchView,
+  Disperser,
+  type DisperserModules,
+  type DisperserOptions,
+} from "./disperser.js";
+export {
+  DISPERSER_ERROR_CODES,
+  DISPERSER_STATUS,
+  DisperserError,
+  type DisperserErrorCode,
+  toHttpError,
+} from "./errors.js";
+export { createDisperserMetrics, type DisperserMetrics } from "./metrics.js";
+export { buildDisperserApp, type DisperserAppOptions } from "./server.js";
