@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CLI_ERROR_CODES, CliError } from "@cellar/cli";
+import { CLIENT_ERROR_CODES, ClientError, DisperserClient, NodeClient, retrieveBatch } from "@cellar/client";
 import {
   batchIdFromRoot,
   buildManifest,
@@ -21,10 +22,18 @@ import {
   rootFromBatchId,
   unframeBlobs,
 } from "@cellar/codec";
+import {
+  buildDisperserApp,
+  DISPERSER_ERROR_CODES,
+  Disperser,
+  DisperserError,
+  decodeAltDaCommitment,
+} from "@cellar/disperser";
 import { createKzg, KZG_ERROR_CODES, KzgError } from "@cellar/kzg";
 import { NODE_ERROR_CODES, NodeError, readKeyFile, StorageNode } from "@cellar/node";
 import { BYTES_PER_CELL, MAX_BATCH_BYTES } from "@cellar/params";
 import {
+  buildCertificate,
   buildNodeSet,
   decodeDispersal,
   encodeDispersal,
@@ -77,6 +86,30 @@ const column = (index: number, blobs = 1) => ({
   proofs: Array.from({ length: blobs }, () => Uint8Array.of(0xc0, ...new Uint8Array(47))),
 });
 const allColumns = (blobs = 1) => Array.from({ length: 128 }, (_, c) => column(c, blobs));
+
+// A disperser whose only node signs for another chain: every post fails its quorum.
+const disperser = new Disperser(
+  {
+    nodes: buildNodeSet([{ publicKey: node.identity.publicKey, url: node.url }]),
+    domain: { chainId: 2n, inbox: new Uint8Array(20) },
+    maxBatchBytes: 1024,
+    nodeAttempts: 1,
+  },
+  { kzg },
+);
+const disperserApp = buildDisperserApp(disperser);
+const disperserUrl = await disperserApp.listen({ host: "127.0.0.1", port: 0 });
+t.teardown(async () => {
+  await disperserApp.close();
+  await disperser.close();
+});
+
+/** The disperser's `{error: {code, message}}` as an error to check here. */
+async function disperserError(method: "GET", path: string): Promise<never> {
+  const res = await request(`${disperserUrl}${path}`, { method });
+  const json = (await res.body.json()) as { error: { code: string; message: string } };
+  throw Object.assign(new DisperserError(json.error.code as never, json.error.message), { status: res.statusCode });
+}
 
 type Trigger = () => unknown;
 // biome-ignore lint/suspicious/noExplicitAny: error classes with different code unions
@@ -191,6 +224,47 @@ const table: [code: string, kind: ErrorClass, trigger: Trigger][] = [
     () => httpError("PUT", `/v1/batches/${rootHex}/columns`, encodeDispersal(manifest, allColumns())),
   ],
   ["CELLAR_ERR_NODE_NOT_FOUND", HttpAnswer, () => httpError("GET", `/v1/batches/${rootHex}/manifest`)],
+  ["CELLAR_ERR_PROTOCOL_INVALID_CERTIFICATE", ProtocolError, () => buildCertificate(manifest.root, new Map(), 3)],
+  ["CELLAR_ERR_CLIENT_HTTP", ClientError, () => new DisperserClient(node.url).status("0x00")],
+  [
+    "CELLAR_ERR_CLIENT_NETWORK",
+    ClientError,
+    () => new NodeClient({ attempts: 1 }).http.send("GET", "http://127.0.0.1:1/"),
+  ],
+  [
+    "CELLAR_ERR_CLIENT_BAD_RESPONSE",
+    ClientError,
+    () =>
+      new NodeClient().manifest(
+        { index: 0, publicKey: new Uint8Array(48), nodeId: new Uint8Array(32), url: `${node.url}/metrics#` },
+        manifest.root,
+      ),
+  ],
+  [
+    "CELLAR_ERR_CLIENT_UNAVAILABLE",
+    ClientError,
+    () =>
+      retrieveBatch(manifest.root, {
+        nodes: buildNodeSet([{ publicKey: node.identity.publicKey, url: node.url }]),
+        client: new NodeClient(),
+        kzg,
+      }),
+  ],
+  ["CELLAR_ERR_DISPERSER_BAD_REQUEST", DisperserError, () => disperserError("GET", "/v1/batches/nonsense")],
+  ["CELLAR_ERR_DISPERSER_TOO_LARGE", DisperserError, () => disperser.post(new Uint8Array(1025))],
+  ["CELLAR_ERR_DISPERSER_NO_QUORUM", DisperserError, () => disperser.post(new Uint8Array(10))],
+  ["CELLAR_ERR_DISPERSER_NOT_FOUND", DisperserError, () => disperser.status(manifest.root)],
+  [
+    "CELLAR_ERR_DISPERSER_UNAVAILABLE",
+    DisperserError,
+    () => disperserError("GET", `/v1/batches/0x${"ab".repeat(32)}/data`),
+  ],
+  ["CELLAR_ERR_DISPERSER_BAD_COMMITMENT", DisperserError, () => decodeAltDaCommitment("0x02")],
+  [
+    "CELLAR_ERR_DISPERSER_CONFIG",
+    DisperserError,
+    () => new Disperser({ nodes: [], domain: { chainId: 1n, inbox: new Uint8Array(20) } }, { kzg }),
+  ],
   ["CELLAR_ERR_NODE_KEY_FILE", NodeError, () => readKeyFile(join(scratch, "no.key"))],
   [
     "CELLAR_ERR_NODE_CONFIG",
@@ -219,6 +293,8 @@ t.test("every exported code is in the table, once", async (t) => {
     ...CODEC_ERROR_CODES,
     ...PROTOCOL_ERROR_CODES,
     ...NODE_ERROR_CODES,
+    ...CLIENT_ERROR_CODES,
+    ...DISPERSER_ERROR_CODES,
     ...CLI_ERROR_CODES,
   ];
   t.same(table.map(([code]) => code).sort(), [...exported].sort());

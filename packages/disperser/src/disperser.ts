@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { availableParallelism } from "node:os";
-import { NodeClient, type RetrieveOptions, retrieveBatch } from "@cellar/client";
+import { ClientError, NodeClient, type RetrieveOptions, retrieveBatch } from "@cellar/client";
 import { type BatchManifest, encodeBatch, type ManifestJson, manifestToJson } from "@cellar/codec";
 import type { Kzg } from "@cellar/kzg";
 import { MAX_BATCH_BYTES } from "@cellar/params";
@@ -236,6 +236,9 @@ export class Disperser {
       return payload;
     } catch (err) {
       this.metrics.retrievals.inc({ result: "failed" });
+      if (err instanceof ClientError && err.code === "CELLAR_ERR_CLIENT_UNAVAILABLE") {
+        throw new DisperserError("CELLAR_ERR_DISPERSER_UNAVAILABLE", err.message, err.context, { cause: err });
+      }
       throw err;
     }
   }

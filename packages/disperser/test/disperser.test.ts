@@ -185,7 +185,7 @@ t.test("limits and malformed input", async (t) => {
     ["/v1/batches/not-an-id", 400, "CELLAR_ERR_DISPERSER_BAD_REQUEST"],
     ["/v1/batches/0x1234/data", 400, "CELLAR_ERR_DISPERSER_BAD_REQUEST"],
     [`/v1/batches/0x${"ab".repeat(32)}`, 404, "CELLAR_ERR_DISPERSER_NOT_FOUND"],
-    [`/v1/batches/0x${"ab".repeat(32)}/data`, 404, "CELLAR_ERR_CLIENT_UNAVAILABLE"],
+    [`/v1/batches/0x${"ab".repeat(32)}/data`, 404, "CELLAR_ERR_DISPERSER_UNAVAILABLE"],
     ["/nowhere", 404, "CELLAR_ERR_DISPERSER_NOT_FOUND"],
   ] as const) {
     const res = await request(`${server.url}${path}`);
