@@ -6,7 +6,14 @@ import { DisperserClient } from "@cellar/client";
 import { columnOf, encodeBatch } from "@cellar/codec";
 import { buildDisperserApp, Disperser } from "@cellar/disperser";
 import { sharedKzg } from "@cellar/kzg";
-import { buildNodeSet, checkCertificate, generateSecretKey, parseCertificate, signAttestation } from "@cellar/protocol";
+import {
+  buildNodeSet,
+  checkCertificate,
+  custodyTable,
+  generateSecretKey,
+  parseCertificate,
+  signAttestation,
+} from "@cellar/protocol";
 import { toHex } from "@cellar/utils";
 import Fastify from "fastify";
 import t from "tap";
@@ -115,7 +122,10 @@ t.test("a node serving corrupted cells is skipped; the bytes come back exact", a
   // Corrupt two original columns on one of their custodians, under valid checksums.
   const victim = cluster.nodes[2];
   if (!victim) return;
-  const columns = [...victim.custody].filter((c) => c < 64).slice(0, 2);
+  // Columns the victim is asked for first: it is their top custodian.
+  const table = custodyTable(cluster.set);
+  const columns = [...victim.custody].filter((c) => c < 64 && table[c]?.[0]?.url === victim.url).slice(0, 2);
+  t.equal(columns.length, 2, "the victim leads two original columns");
   for (const c of columns) {
     const col = columnOf(batch, c);
     await victim.store.putBatch(batch.manifest, [
