@@ -5,7 +5,7 @@ import { CELLAR_BIN } from "./cli.js";
 export interface NodeProcess {
   readonly child: ChildProcess;
   readonly url: string;
-  readonly ready: { url: string; nodeId: string; publicKey: string; custody: number };
+  readonly ready: { url: string; nodeId: string; publicKey: string; custody: number; nodes?: number };
   /** Resolves with the exit code or signal once the process has ended. */
   readonly exited: Promise<number | NodeJS.Signals | null>;
 }
@@ -15,7 +15,12 @@ export interface NodeProcess {
  * line is out. Rejects if it exits first, or after `timeoutMs`.
  */
 export function startNodeProcess(args: string[], timeoutMs = 30_000): Promise<NodeProcess> {
-  const child = spawn(process.execPath, [CELLAR_BIN, "node", "--port", "0", "--json", "--log-level", "warn", ...args], {
+  return startServerProcess("node", args, timeoutMs);
+}
+
+/** Starts `cellar <role>` (node, disperser, …) on a free loopback port; resolves on its ready line. */
+export function startServerProcess(role: string, args: string[], timeoutMs = 30_000): Promise<NodeProcess> {
+  const child = spawn(process.execPath, [CELLAR_BIN, role, "--port", "0", "--json", "--log-level", "warn", ...args], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   const exited = new Promise<number | NodeJS.Signals | null>((resolve) =>
@@ -28,7 +33,7 @@ export function startNodeProcess(args: string[], timeoutMs = 30_000): Promise<No
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error(`cellar node did not start in ${timeoutMs} ms: ${stderr}`));
+      reject(new Error(`cellar ${role} did not start in ${timeoutMs} ms: ${stderr}`));
     }, timeoutMs);
     const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
     lines.once("line", (line) => {
@@ -37,12 +42,12 @@ export function startNodeProcess(args: string[], timeoutMs = 30_000): Promise<No
         const ready = JSON.parse(line);
         resolve({ child, url: ready.url, ready, exited });
       } catch {
-        reject(new Error(`unexpected first line from cellar node: ${line}`));
+        reject(new Error(`unexpected first line from cellar ${role}: ${line}`));
       }
     });
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`cellar node exited (${code}) before it was ready: ${stderr}`));
+      reject(new Error(`cellar ${role} exited (${code}) before it was ready: ${stderr}`));
     });
   });
 }
