@@ -1,0 +1,245 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { NodeClient } from "@cellar/client";
+import { rootFromBatchId } from "@cellar/codec";
+import type { Kzg } from "@cellar/kzg";
+import { type AttestationDomain, DEFAULT_REPLICATION, type NodeRecord, parseCertificate } from "@cellar/protocol";
+import { bytesEqual, CellarError, toHex } from "@cellar/utils";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { DEFAULT_TARGET, samplesFor } from "./confidence.js";
+import { LIGHT_STATUS, LightError } from "./errors.js";
+import { type SampleResult, sampleBatch, trustCertificate } from "./sampler.js";
+
+export interface LightNodeOptions {
+  readonly nodes: readonly NodeRecord[];
+  readonly domain: AttestationDomain;
+  readonly replication?: number;
+  readonly target?: number;
+  /** Pause between sampling rounds of a tracked batch. Default 60 s. */
+  readonly intervalMs?: number;
+  /** How long a batch keeps being sampled after it was registered. Default 1 h. */
+  readonly windowMs?: number;
+  /** Per-request timeout towards storage nodes. Default 5 s. */
+  readonly nodeTimeoutMs?: number;
+  /** Require a valid certificate to register a batch. Default true. */
+  readonly requireCertificate?: boolean;
+}
+
+export interface LightNodeModules {
+  readonly kzg: Pick<Kzg, "verifyCellProofBatchAsync">;
+  readonly logger?: FastifyBaseLogger;
+}
+
+type Status = "sampling" | "available" | "unavailable";
+
+interface Tracked {
+  readonly root: Uint8Array;
+  readonly registeredAt: number;
+  status: Status;
+  rounds: number;
+  last?: SampleResult & { checkedAt: string };
+}
+
+/**
+ * A long-lived light node: batches are registered with it (by the disperser after certifying, or
+ * by anyone holding a valid certificate), and it samples each right away and then every interval
+ * for a while, serving the latest verdict at `GET /v1/batches/:id/availability`.
+ */
+export class LightNode {
+  readonly app: FastifyInstance;
+  readonly registry = new Registry();
+  readonly #opts: LightNodeOptions;
+  readonly #kzg: LightNodeModules["kzg"];
+  readonly #client: NodeClient;
+  readonly #batches = new Map<string, Tracked>();
+  readonly #loops = new AbortController();
+  readonly #tasks = new Set<Promise<void>>();
+  readonly #rounds: Counter<"verdict">;
+  readonly #strikes: Counter<"reason">;
+  readonly #seconds: Histogram;
+
+  constructor(opts: LightNodeOptions, modules: LightNodeModules) {
+    samplesFor(opts.target ?? DEFAULT_TARGET);
+    if (opts.nodes.length === 0) throw new LightError("CELLAR_ERR_LIGHT_BAD_REQUEST", "a light node needs a node set");
+    this.#opts = opts;
+    this.#kzg = modules.kzg;
+    this.#client = new NodeClient({ timeoutMs: opts.nodeTimeoutMs ?? 5000, attempts: 1 });
+    collectDefaultMetrics({ register: this.registry, prefix: "cellar_light_" });
+    const r = [this.registry];
+    this.#rounds = new Counter({
+      name: "cellar_light_rounds_total",
+      help: "Sampling rounds, by verdict",
+      labelNames: ["verdict"],
+      registers: r,
+    });
+    this.#strikes = new Counter({
+      name: "cellar_light_strikes_total",
+      help: "Bad answers from storage nodes, by reason",
+      labelNames: ["reason"],
+      registers: r,
+    });
+    this.#seconds = new Histogram({
+      name: "cellar_light_round_seconds",
+      help: "Time of one sampling round",
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: r,
+    });
+    const batches = this.#batches;
+    const tracked: Gauge = new Gauge({
+      name: "cellar_light_batches",
+      help: "Batches tracked",
+      registers: r,
+      collect(): void {
+        tracked.set(batches.size);
+      },
+    });
+    const common = { keepAliveTimeout: 65_000 };
+    this.app = modules.logger
+      ? Fastify({ ...common, loggerInstance: modules.logger })
+      : Fastify({ ...common, logger: false });
+    this.#routes();
+  }
+
+  #routes(): void {
+    const app = this.app;
+    app.setErrorHandler((err: Error & { statusCode?: number }, request, reply) => {
+      const code = err instanceof CellarError ? err.code : "CELLAR_ERR_LIGHT_BAD_REQUEST";
+      const status = err instanceof CellarError ? (LIGHT_STATUS[err.code] ?? 500) : (err.statusCode ?? 500);
+      if (status >= 500) request.log.error({ err }, "request failed");
+      void reply.status(status).send({ error: { code, message: status >= 500 ? "internal error" : err.message } });
+    });
+    app.setNotFoundHandler((request, reply) => {
+      void reply
+        .status(404)
+        .send({ error: { code: "CELLAR_ERR_LIGHT_NOT_FOUND", message: `no route ${request.method} ${request.url}` } });
+    });
+    app.put<{ Params: { id: string }; Body: { certificate?: unknown } | undefined }>(
+      "/v1/batches/:id",
+      async (request) => {
+        const root = this.#root(request.params.id);
+        const certificate = request.body?.certificate;
+        if (certificate !== undefined) {
+          const trusted = trustCertificate(parseCertificate(certificate), this.#opts.nodes, this.#opts.domain, {
+            replication: this.#opts.replication ?? DEFAULT_REPLICATION,
+          });
+          if (!bytesEqual(trusted, root))
+            throw new LightError("CELLAR_ERR_LIGHT_UNTRUSTED_ROOT", "the certificate is for another root");
+        } else if (this.#opts.requireCertificate ?? true) {
+          throw new LightError(
+            "CELLAR_ERR_LIGHT_UNTRUSTED_ROOT",
+            "registering a batch needs its certificate ({certificate})",
+          );
+        }
+        return this.#view(this.track(root));
+      },
+    );
+    app.get<{ Params: { id: string } }>("/v1/batches/:id/availability", async (request) => {
+      const tracked = this.#batches.get(toHex(this.#root(request.params.id)));
+      if (!tracked) throw new LightError("CELLAR_ERR_LIGHT_NOT_FOUND", "this light node does not track that batch");
+      return this.#view(tracked);
+    });
+    app.get("/healthz", async () => ({ status: "ok", batches: this.#batches.size }));
+    app.get("/metrics", async (_req, reply) =>
+      reply.type(this.registry.contentType).send(await this.registry.metrics()),
+    );
+  }
+
+  #root(id: string): Uint8Array {
+    try {
+      return rootFromBatchId(id);
+    } catch (err) {
+      throw new LightError(
+        "CELLAR_ERR_LIGHT_BAD_REQUEST",
+        `${JSON.stringify(id)} is not a batch id or root`,
+        {},
+        { cause: err },
+      );
+    }
+  }
+
+  #view(t: Tracked) {
+    const last = t.last;
+    return {
+      root: toHex(t.root),
+      status: t.status,
+      rounds: t.rounds,
+      confidence: last?.confidence ?? 0,
+      samples: last?.samples ?? 0,
+      verified: last?.verified ?? 0,
+      failed: last?.failed ?? [],
+      checkedAt: last?.checkedAt ?? null,
+    };
+  }
+
+  /** Starts tracking a trusted root (idempotent); the first round starts at once. */
+  track(root: Uint8Array): Tracked {
+    const key = toHex(root);
+    const existing = this.#batches.get(key);
+    if (existing) return existing;
+    const tracked: Tracked = { root, registeredAt: Date.now(), status: "sampling", rounds: 0 };
+    this.#batches.set(key, tracked);
+    const task = this.#loop(tracked).finally(() => this.#tasks.delete(task));
+    this.#tasks.add(task);
+    return tracked;
+  }
+
+  /** One round now, for tests and for `track`'s loop. */
+  async round(tracked: Tracked): Promise<SampleResult> {
+    const stop = this.#seconds.startTimer();
+    let result: SampleResult;
+    try {
+      result = await sampleBatch(tracked.root, {
+        nodes: this.#opts.nodes,
+        replication: this.#opts.replication ?? DEFAULT_REPLICATION,
+        client: this.#client,
+        kzg: this.#kzg,
+        target: this.#opts.target ?? DEFAULT_TARGET,
+      });
+    } catch (err) {
+      // No manifest anywhere: as good as unavailable.
+      result = {
+        root: toHex(tracked.root),
+        available: false,
+        confidence: 0,
+        target: this.#opts.target ?? DEFAULT_TARGET,
+        samples: 0,
+        verified: 0,
+        failed: [],
+        strikes: [],
+        asked: {},
+      };
+      this.app.log.warn({ err, batch: toHex(tracked.root) }, "sampling round failed");
+    }
+    stop();
+    tracked.rounds++;
+    tracked.last = { ...result, checkedAt: new Date().toISOString() };
+    tracked.status = result.available ? "available" : "unavailable";
+    this.#rounds.inc({ verdict: tracked.status });
+    for (const s of result.strikes) this.#strikes.inc({ reason: s.reason });
+    return result;
+  }
+
+  async #loop(tracked: Tracked): Promise<void> {
+    const signal = this.#loops.signal;
+    const until = tracked.registeredAt + (this.#opts.windowMs ?? 3_600_000);
+    while (!signal.aborted && Date.now() < until) {
+      await this.round(tracked);
+      try {
+        await sleep(this.#opts.intervalMs ?? 60_000, undefined, { signal });
+      } catch {
+        return;
+      }
+    }
+  }
+
+  async listen(host = "127.0.0.1", port = 0): Promise<string> {
+    return this.app.listen({ host, port });
+  }
+
+  async stop(): Promise<void> {
+    this.#loops.abort();
+    await this.app.close();
+    await Promise.allSettled(this.#tasks);
+    await this.#client.close();
+  }
+}

@@ -1,0 +1,189 @@
+import type { NodeClient } from "@cellar/client";
+import { fetchManifest } from "@cellar/client";
+import { type BatchManifest, type Column, verifyColumns } from "@cellar/codec";
+import type { Kzg } from "@cellar/kzg";
+import { CELLS_PER_EXT_BLOB } from "@cellar/params";
+import {
+  type AttestationDomain,
+  type Certificate,
+  checkCertificate,
+  custodyTable,
+  DEFAULT_REPLICATION,
+  type NodeRecord,
+} from "@cellar/protocol";
+import { bytesEqual, toHex } from "@cellar/utils";
+import { confidenceOf, DEFAULT_TARGET, samplesFor } from "./confidence.js";
+import { LightError } from "./errors.js";
+
+export interface SampleOptions {
+  readonly nodes: readonly NodeRecord[];
+  readonly replication?: number;
+  readonly client: NodeClient;
+  readonly kzg: Pick<Kzg, "verifyCellProofBatchAsync">;
+  /** Target confidence; S is derived from it. Default 1 - 1e-6. */
+  readonly target?: number;
+  /** A manifest already checked against the root; otherwise one is fetched and checked. */
+  readonly manifest?: BatchManifest;
+  /** Random source for column choice; default the CSPRNG. For tests of the statistics only. */
+  readonly random?: (bound: number) => number;
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+/** The verdict of one sampling round. */
+export interface SampleResult {
+  readonly root: string;
+  readonly available: boolean;
+  readonly confidence: number;
+  readonly target: number;
+  /** Columns sampled (S). */
+  readonly samples: number;
+  /** Cells whose proofs verified. */
+  readonly verified: number;
+  /** Sampled columns no custodian could serve with valid proofs. */
+  readonly failed: number[];
+  /** Answers held against nodes: node index, column, reason. */
+  readonly strikes: { node: number; column: number; reason: string }[];
+  /** How many sampled columns each node (by registry index) was asked for. */
+  readonly asked: Record<number, number>;
+}
+
+/** A uniform integer in [0, bound) from `crypto.getRandomValues`, without modulo bias. */
+export function secureRandom(bound: number): number {
+  const limit = Math.floor(0x1_0000_0000 / bound) * bound;
+  const buf = new Uint32Array(1);
+  for (;;) {
+    crypto.getRandomValues(buf);
+    if ((buf[0] as number) < limit) return (buf[0] as number) % bound;
+  }
+}
+
+/** S distinct column indexes, uniformly (partial Fisher–Yates). */
+export function chooseSampleColumns(samples: number, random: (bound: number) => number = secureRandom): number[] {
+  const pool = Array.from({ length: CELLS_PER_EXT_BLOB }, (_, i) => i);
+  for (let i = 0; i < samples; i++) {
+    const j = i + random(CELLS_PER_EXT_BLOB - i);
+    [pool[i], pool[j]] = [pool[j] as number, pool[i] as number];
+  }
+  return pool.slice(0, samples);
+}
+
+/**
+ * Checks that a root is one the node set certified; throws CELLAR_ERR_LIGHT_UNTRUSTED_ROOT if not.
+ * (Until the L1 inbox is the source of roots, a certificate is how a light client trusts one.)
+ */
+export function trustCertificate(
+  certificate: Certificate,
+  nodes: readonly NodeRecord[],
+  domain: AttestationDomain,
+  options: { quorum?: number; replication?: number } = {},
+): Uint8Array {
+  const why = checkCertificate(certificate, nodes, domain, options);
+  if (why !== null)
+    throw new LightError("CELLAR_ERR_LIGHT_UNTRUSTED_ROOT", `the certificate does not hold: ${why}`, {});
+  return certificate.root;
+}
+
+/**
+ * One sampling round for a batch whose root the caller trusts: S random columns (S from the
+ * target), each asked of its custodians, spreading the columns so that no node learns more of
+ * this client's choices than it must; every cell of every sampled column (all blobs) verified in
+ * one batch call, failures located per column and asked of the next custodian. Available only if
+ * every sampled column verified; a node that times out, answers garbage or serves a cell that
+ * fails is recorded and never believed.
+ */
+export async function sampleBatch(root: Uint8Array, options: SampleOptions): Promise<SampleResult> {
+  const target = options.target ?? DEFAULT_TARGET;
+  const samples = samplesFor(target);
+  const { nodes, client } = options;
+  let manifest = options.manifest;
+  if (manifest === undefined) {
+    try {
+      manifest = await fetchManifest(root, nodes, client);
+    } catch (err) {
+      throw new LightError(
+        "CELLAR_ERR_LIGHT_NO_MANIFEST",
+        `no node serves a manifest matching batch ${toHex(root)}`,
+        {},
+        { cause: err },
+      );
+    }
+  } else if (!bytesEqual(manifest.root, root)) {
+    throw new LightError("CELLAR_ERR_LIGHT_UNTRUSTED_ROOT", "the manifest given is for another root", {});
+  }
+  const table = custodyTable(nodes, options.replication ?? DEFAULT_REPLICATION);
+  const columns = chooseSampleColumns(samples, options.random);
+  const load = new Map<number, number>();
+  const strikes: SampleResult["strikes"] = [];
+  const tried = new Map<number, Set<number>>(columns.map((c) => [c, new Set()]));
+
+  /** The least-loaded custodian of `c` not yet tried for it (random among equals). */
+  const pick = (c: number): NodeRecord | undefined => {
+    const options_ = (table[c] ?? []).filter((n) => !tried.get(c)?.has(n.index));
+    if (options_.length === 0) return undefined;
+    const least = Math.min(...options_.map((n) => load.get(n.index) ?? 0));
+    const best = options_.filter((n) => (load.get(n.index) ?? 0) === least);
+    const node = best[secureRandom(best.length)] as NodeRecord;
+    tried.get(c)?.add(node.index);
+    load.set(node.index, least + 1);
+    return node;
+  };
+
+  const fetchOne = async (
+    c: number,
+  ): Promise<{ column: number; node: NodeRecord; data: Column } | { column: number; failed: true }> => {
+    for (let node = pick(c); node !== undefined; node = pick(c)) {
+      try {
+        return { column: c, node, data: await client.column(node, manifest as BatchManifest, c) };
+      } catch (err) {
+        strikes.push({ node: node.index, column: c, reason: (err as { code?: string }).code ?? "error" });
+      }
+    }
+    return { column: c, failed: true };
+  };
+
+  const verified = new Set<number>();
+  const failed: number[] = [];
+  let pending = columns;
+  let done = 0;
+  while (pending.length > 0) {
+    const fetched = await Promise.all(pending.map(fetchOne));
+    const got = fetched.filter((f): f is { column: number; node: NodeRecord; data: Column } => !("failed" in f));
+    for (const f of fetched) if ("failed" in f) failed.push(f.column);
+    const retry: number[] = [];
+    if (got.length > 0) {
+      // All cells of all fetched columns in one batch verification; a failing batch is searched.
+      const bad = new Set(
+        (
+          await verifyColumns(
+            manifest,
+            got.map((g) => g.data),
+            { kzg: options.kzg },
+          )
+        ).map((b) => b.column),
+      );
+      for (const g of got) {
+        if (bad.has(g.column)) {
+          strikes.push({ node: g.node.index, column: g.column, reason: "invalid-cells" });
+          retry.push(g.column);
+        } else {
+          verified.add(g.column);
+        }
+      }
+    }
+    done += got.length - retry.length + (fetched.length - got.length);
+    options.onProgress?.(done, samples);
+    pending = retry;
+  }
+  const available = failed.length === 0 && verified.size === samples && samples > 0;
+  return {
+    root: toHex(root),
+    available,
+    confidence: available ? confidenceOf(verified.size) : 0,
+    target,
+    samples,
+    verified: verified.size * manifest.blobs.length,
+    failed: failed.sort((a, b) => a - b),
+    strikes,
+    asked: Object.fromEntries(load),
+  };
+}
