@@ -30,6 +30,7 @@ import {
   decodeAltDaCommitment,
 } from "@cellar/disperser";
 import { createKzg, KZG_ERROR_CODES, KzgError } from "@cellar/kzg";
+import { LIGHT_ERROR_CODES, LightError, LightNode, sampleBatch, samplesFor, trustCertificate } from "@cellar/light";
 import { NODE_ERROR_CODES, NodeError, readKeyFile, StorageNode } from "@cellar/node";
 import { BYTES_PER_CELL, MAX_BATCH_BYTES } from "@cellar/params";
 import {
@@ -44,7 +45,7 @@ import {
   parsePublicKey,
   signAttestation,
 } from "@cellar/protocol";
-import { CellarError, fromHex, HEX_ERROR_CODES } from "@cellar/utils";
+import { CellarError, fromHex, HEX_ERROR_CODES, toHex } from "@cellar/utils";
 import t from "tap";
 import { request } from "undici";
 import { runCli } from "./helpers/cli.js";
@@ -109,6 +110,21 @@ async function disperserError(method: "GET", path: string): Promise<never> {
   const res = await request(`${disperserUrl}${path}`, { method });
   const json = (await res.body.json()) as { error: { code: string; message: string } };
   throw Object.assign(new DisperserError(json.error.code as never, json.error.message), { status: res.statusCode });
+}
+
+const light = new LightNode(
+  {
+    nodes: buildNodeSet([{ publicKey: node.identity.publicKey, url: node.url }]),
+    domain: { chainId: 1n, inbox: new Uint8Array(20) },
+  },
+  { kzg },
+);
+const lightUrl = await light.listen();
+t.teardown(() => light.stop());
+async function lightError(path: string): Promise<never> {
+  const res = await request(`${lightUrl}${path}`);
+  const json = (await res.body.json()) as { error: { code: string; message: string } };
+  throw new LightError(json.error.code as never, json.error.message);
 }
 
 type Trigger = () => unknown;
@@ -265,6 +281,46 @@ const table: [code: string, kind: ErrorClass, trigger: Trigger][] = [
     DisperserError,
     () => new Disperser({ nodes: [], domain: { chainId: 1n, inbox: new Uint8Array(20) } }, { kzg }),
   ],
+  ["CELLAR_ERR_LIGHT_INVALID_TARGET", LightError, () => samplesFor(2)],
+  [
+    "CELLAR_ERR_LIGHT_UNTRUSTED_ROOT",
+    LightError,
+    () =>
+      trustCertificate(
+        { root: manifest.root, signerBitmap: new Uint8Array(1), signature: new Uint8Array(96) },
+        buildNodeSet([{ publicKey: node.identity.publicKey, url: node.url }]),
+        { chainId: 1n, inbox: new Uint8Array(20) },
+      ),
+  ],
+  [
+    "CELLAR_ERR_LIGHT_NO_MANIFEST",
+    LightError,
+    () =>
+      sampleBatch(manifest.root, {
+        nodes: buildNodeSet([{ publicKey: node.identity.publicKey, url: node.url }]),
+        client: new NodeClient(),
+        kzg,
+      }),
+  ],
+  [
+    "CELLAR_ERR_LIGHT_BAD_REQUEST",
+    LightError,
+    () => new LightNode({ nodes: [], domain: { chainId: 1n, inbox: new Uint8Array(20) } }, { kzg }),
+  ],
+  ["CELLAR_ERR_LIGHT_NOT_FOUND", LightError, () => lightError(`/v1/batches/0x${"cd".repeat(32)}/availability`)],
+  [
+    "CELLAR_ERR_CLI_NOT_AVAILABLE",
+    CliError,
+    async () => {
+      // The node knows the batch (its manifest) but holds none of its columns.
+      await node.store.putBatch(manifest, []);
+      writeFileSync(
+        join(scratch, "nodes.json"),
+        JSON.stringify({ nodes: [{ publicKey: toHex(node.identity.publicKey), url: node.url }] }),
+      );
+      return cliError(["sample", toHex(manifest.root), "--nodes", join(scratch, "nodes.json"), "--timeout", "1"]);
+    },
+  ],
   ["CELLAR_ERR_NODE_KEY_FILE", NodeError, () => readKeyFile(join(scratch, "no.key"))],
   [
     "CELLAR_ERR_NODE_CONFIG",
@@ -295,6 +351,7 @@ t.test("every exported code is in the table, once", async (t) => {
     ...NODE_ERROR_CODES,
     ...CLIENT_ERROR_CODES,
     ...DISPERSER_ERROR_CODES,
+    ...LIGHT_ERROR_CODES,
     ...CLI_ERROR_CODES,
   ];
   t.same(table.map(([code]) => code).sort(), [...exported].sort());

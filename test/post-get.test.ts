@@ -34,7 +34,9 @@ t.test("cellar post prints a certificate; cellar get returns the bytes with 2 of
     for (const n of nodes) n.child.kill("SIGKILL");
   });
   writeSet(nodes.map((n) => n.url));
-  const disperser = await startServerProcess("disperser", ["--nodes", nodesFile], 120_000);
+  const light = await startServerProcess("light", ["--nodes", nodesFile], 120_000);
+  t.teardown(() => light.child.kill("SIGKILL"));
+  const disperser = await startServerProcess("disperser", ["--nodes", nodesFile, "--light", light.url], 120_000);
   t.teardown(() => disperser.child.kill("SIGKILL"));
   t.equal(disperser.ready.nodes, 6);
 
@@ -51,6 +53,38 @@ t.test("cellar post prints a certificate; cellar get returns the bytes with 2 of
   );
   const human = await runBin(["post", join(dir, "batch.bin"), "--disperser", disperser.url]);
   t.match(human.stdout, new RegExp(`id +${posted.id}\\n`));
+
+  // The disperser registered the batch with the light node, which sampled it.
+  let view: { status?: string; confidence?: number } = {};
+  for (let i = 0; i < 200 && view.status !== "available"; i++) {
+    const res = await request(`${light.url}/v1/batches/${posted.id}/availability`);
+    view = (await res.body.json()) as typeof view;
+    if (view.status !== "available") await new Promise((r) => setTimeout(r, 100));
+  }
+  t.equal(view.status, "available", "the light node found the batch available");
+  t.ok((view.confidence ?? 0) >= 1 - 1e-6);
+  writeFileSync(join(dir, "posted.json"), post.stdout);
+  const sample = await runBin([
+    "sample",
+    posted.id,
+    "--nodes",
+    nodesFile,
+    "--certificate",
+    join(dir, "posted.json"),
+    "--json",
+  ]);
+  t.equal(sample.code, 0, sample.stderr);
+  t.match(JSON.parse(sample.stdout), { available: true, samples: 18, failed: [] });
+  const forged = await runBin([
+    "sample",
+    `0x${"12".repeat(32)}`,
+    "--nodes",
+    nodesFile,
+    "--certificate",
+    join(dir, "posted.json"),
+  ]);
+  t.equal(forged.code, 1);
+  t.match(forged.stderr, /the certificate is for another batch/);
 
   for (const n of nodes.slice(0, 2)) {
     n.child.kill("SIGKILL");
@@ -77,6 +111,16 @@ t.test("cellar post prints a certificate; cellar get returns the bytes with 2 of
   t.match(unknown.stderr, /^cellar: get: 404 .*\[CELLAR_ERR_DISPERSER_UNAVAILABLE\]/);
   const metrics = await (await request(`${disperser.url}/metrics`)).body.text();
   t.match(metrics, /cellar_disperser_retrievals_total\{result="ok"\} 2/);
+
+  // With four of six nodes dead, most columns are gone: never "available".
+  for (const n of nodes.slice(2, 4)) {
+    n.child.kill("SIGKILL");
+    await n.exited;
+  }
+  const gone = await runBin(["sample", posted.id, "--nodes", nodesFile, "--timeout", "2"]);
+  t.equal(gone.code, 1, "exit 1 below the target");
+  t.match(gone.stdout, /^NOT available: \d+ of 18 sampled columns could not be had/);
+  t.match(gone.stderr, /\[CELLAR_ERR_CLI_NOT_AVAILABLE\]/);
 });
 
 t.test("cellar post and get against nothing: one clear line, exit 1", async (t) => {

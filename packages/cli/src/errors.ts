@@ -6,6 +6,7 @@ export const CLI_ERROR_CODES = [
   "CELLAR_ERR_CLI_OUTPUT",
   "CELLAR_ERR_CLI_OUTPUT_EXISTS",
   "CELLAR_ERR_CLI_BATCH_DIR",
+  "CELLAR_ERR_CLI_NOT_AVAILABLE",
 ] as const;
 
 export type CliErrorCode = (typeof CLI_ERROR_CODES)[number];

@@ -6,6 +6,7 @@ import { encodeCommand } from "./commands/encode.js";
 import { keygenCommand } from "./commands/keygen.js";
 import { nodeCommand } from "./commands/node.js";
 import { getCommand, postCommand } from "./commands/post.js";
+import { lightCommand, sampleCommand } from "./commands/sample.js";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./errors.js";
 import { describeError, type Io } from "./output.js";
 
@@ -35,6 +36,12 @@ function port(value: string): number {
 function fraction(value: string): number {
   const n = Number(value);
   if (!(n > 0 && n <= 1)) throw new InvalidArgumentError("must be a fraction in (0, 1]");
+  return n;
+}
+
+function openFraction(value: string): number {
+  const n = Number(value);
+  if (!(n > 0 && n < 1)) throw new InvalidArgumentError("must be a number strictly between 0 and 1");
   return n;
 }
 
@@ -211,6 +218,7 @@ Logs go to stderr as JSON lines; metrics are at GET /metrics.`,
         .argParser(positiveInt)
         .default(30),
     )
+    .addOption(new Option("--light <url...>", "light nodes to register every certified batch with").env("CELLAR_LIGHT"))
     .addOption(
       new Option("--log-level <level>", "log level")
         .choices(["fatal", "error", "warn", "info", "debug"])
@@ -250,6 +258,92 @@ OP Stack: run op-node/op-batcher with --altda.enabled --altda.da-service
     .option("-o, --out <file>", "where to write the bytes (- for standard output)", "-")
     .addHelpText("after", "\nExamples:\n  $ cellar get bafkrwi... -o batch.bin\n  $ cellar get 0x<root> > batch.bin")
     .action((id: string, opts) => run(getCommand(id, opts, io)));
+
+  program
+    .command("sample")
+    .description("sample a batch from the storage nodes; exit 0 once the target confidence is reached")
+    .argument("<id>", "batch id (CID) or 0x root: the root you trust")
+    .addOption(
+      new Option("--nodes <file>", "node set JSON {nodes: [{publicKey, url}]}")
+        .env("CELLAR_NODES")
+        .makeOptionMandatory(),
+    )
+    .addOption(
+      new Option("--confidence <x>", "target confidence").argParser(openFraction).default(1 - 1e-6, "1 - 1e-6"),
+    )
+    .option(
+      "--certificate <file>",
+      "trust the root only if this certificate (or post --json output) verifies against the node set",
+    )
+    .addOption(
+      new Option("--chain-id <id>", "chain id the certificate is bound to").env("CELLAR_CHAIN_ID").default("31337"),
+    )
+    .addOption(
+      new Option("--inbox <address>", "inbox the certificate is bound to")
+        .env("CELLAR_INBOX")
+        .default(`0x${"00".repeat(20)}`),
+    )
+    .addOption(new Option("--replication <r>", "custodians per column").argParser(positiveInt).default(2))
+    .addOption(
+      new Option("--timeout <seconds>", "per-request timeout towards each node").argParser(positiveInt).default(5),
+    )
+    .option("--json", "print {available, confidence, samples, verified, failed, …} as JSON", false)
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ cellar sample bafkrwi... --nodes nodes.json
+  $ cellar sample bafkrwi... --nodes nodes.json --confidence 0.999999999 --json
+  $ cellar post batch.bin --json > posted.json && cellar sample $(jq -r .id posted.json) --nodes nodes.json --certificate posted.json`,
+    )
+    .action((id: string, opts) => run(sampleCommand(id, opts, io)));
+
+  program
+    .command("light")
+    .description("run a light node: sample the batches registered with it, serve their availability")
+    .addOption(
+      new Option("--nodes <file>", "node set JSON {nodes: [{publicKey, url}]}")
+        .env("CELLAR_NODES")
+        .makeOptionMandatory(),
+    )
+    .addOption(new Option("--host <host>", "address to listen on").env("CELLAR_HOST").default("127.0.0.1"))
+    .addOption(
+      new Option("--port <port>", "port to listen on (0: any free port)")
+        .env("CELLAR_PORT")
+        .argParser(port)
+        .default(7200),
+    )
+    .addOption(
+      new Option("--confidence <x>", "target confidence").argParser(openFraction).default(1 - 1e-6, "1 - 1e-6"),
+    )
+    .addOption(
+      new Option("--chain-id <id>", "chain id certificates are bound to").env("CELLAR_CHAIN_ID").default("31337"),
+    )
+    .addOption(
+      new Option("--inbox <address>", "inbox certificates are bound to")
+        .env("CELLAR_INBOX")
+        .default(`0x${"00".repeat(20)}`),
+    )
+    .addOption(new Option("--replication <r>", "custodians per column").argParser(positiveInt).default(2))
+    .addOption(
+      new Option("--interval <seconds>", "pause between sampling rounds of a batch").argParser(positiveInt).default(60),
+    )
+    .addOption(
+      new Option("--log-level <level>", "log level")
+        .choices(["fatal", "error", "warn", "info", "debug"])
+        .default("info"),
+    )
+    .option("--json", "print the ready line as JSON", false)
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ cellar light --nodes nodes.json
+  $ cellar disperser --nodes nodes.json --light http://127.0.0.1:7200   the disperser registers every certified batch
+
+API: PUT /v1/batches/:id {certificate}; GET /v1/batches/:id/availability; /healthz; /metrics.`,
+    )
+    .action((opts) => run(lightCommand(opts, io)));
 
   program
     .command("keygen")

@@ -39,6 +39,8 @@ export interface DisperserOptions {
   readonly deadlineMs?: number;
   /** Batches whose status is remembered. Default 10,000. */
   readonly maxTracked?: number;
+  /** Light nodes told about every certified batch (`PUT /v1/batches/:id` with the certificate). */
+  readonly lightNodes?: readonly string[];
 }
 
 export interface DisperserModules {
@@ -109,6 +111,7 @@ export class Disperser {
       lingerMs: opts.lingerMs ?? 250,
       deadlineMs: opts.deadlineMs ?? 30_000,
       maxTracked: opts.maxTracked ?? 10_000,
+      lightNodes: opts.lightNodes ?? [],
     };
     this.#nodes = opts.nodes;
     this.#kzg = modules.kzg;
@@ -188,6 +191,7 @@ export class Disperser {
       this.metrics.certificates.inc();
       this.metrics.batches.inc({ result: "certified" });
       log?.info({ signers: certificateToJson(dispersed.certificate).signers }, "certified");
+      this.#notifyLightNodes(batch.manifest.id, dispersed.certificate, log);
     } catch (err) {
       entry.status = "failed";
       entry.error =
@@ -198,6 +202,19 @@ export class Disperser {
       log?.warn({ err: entry.error.message }, "not certified");
     }
     return entry;
+  }
+
+  /** Tells the light nodes about a certified batch; a light node that fails is logged, not retried. */
+  #notifyLightNodes(id: string, certificate: Certificate, log: FastifyBaseLogger | undefined): void {
+    const body = new TextEncoder().encode(JSON.stringify({ certificate: certificateToJson(certificate) }));
+    for (const url of this.opts.lightNodes) {
+      this.client.http
+        .send("PUT", `${url.replace(/\/+$/, "")}/v1/batches/${id}`, body, "application/json", 1)
+        .then((res) => {
+          if (res.status !== 200) log?.warn({ light: url, status: res.status }, "light node refused the batch");
+        })
+        .catch((err: unknown) => log?.warn({ light: url, err: (err as Error).message }, "light node unreachable"));
+    }
   }
 
   #track(map: Map<string, Entry>, key: string, entry: Entry): void {

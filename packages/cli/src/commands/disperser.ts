@@ -19,6 +19,7 @@ export interface DisperserCommandOptions {
   readonly deadline: number;
   readonly logLevel: string;
   readonly json: boolean;
+  readonly light?: string[];
 }
 
 /** `cellar disperser`: the rollup-facing server, until SIGINT or SIGTERM; SIGHUP reloads the node set. */
@@ -33,6 +34,7 @@ export async function disperserCommand(options: DisperserCommandOptions, io: Io)
       maxBatchBytes: options.maxBatchBytes,
       nodeTimeoutMs: options.nodeTimeout * 1000,
       deadlineMs: options.deadline * 1000,
+      lightNodes: options.light ?? [],
     },
     { kzg: sharedKzg({ precompute: true }), logger },
   );
