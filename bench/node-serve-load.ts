@@ -38,9 +38,17 @@ const warmupMs = Number(args.warmup) * 1000;
 const measureMs = Number(args.seconds) * 1000;
 
 const paths: string[] = [];
-for (let b = 0; b < blobs; b++) for (let c = 0; c < columns; c++) paths.push(`/v1/batches/0x${args.root}/cells/${b}/${c}`);
+for (let b = 0; b < blobs; b++)
+  for (let c = 0; c < columns; c++) paths.push(`/v1/batches/0x${args.root}/cells/${b}/${c}`);
 
-const pool = new Pool(url.origin, { connections, pipelining, keepAliveTimeout: 60_000 });
+// A stalled server surfaces as errors (and the run ends) instead of a hang.
+const pool = new Pool(url.origin, {
+  connections,
+  pipelining,
+  keepAliveTimeout: 60_000,
+  headersTimeout: 10_000,
+  bodyTimeout: 10_000,
+});
 
 let phase: "warmup" | "measure" | "stop" = "warmup";
 let counted = 0;
@@ -79,7 +87,9 @@ class Slot {
     this.#path = paths[Math.floor(Math.random() * paths.length)] as string;
     this.#status = 0;
     this.#got = 0;
-    pool.dispatch({ path: this.#path, method: "GET" }, this);
+    // blocking: false, or undici sends nothing more on a connection until the headers of its GET
+    // are back, which would make every pipelining depth behave like 1.
+    pool.dispatch({ path: this.#path, method: "GET", blocking: false }, this);
   }
 
   onConnect(): void {}
@@ -96,9 +106,10 @@ class Slot {
 
   onComplete(): void {
     total++;
-    if (this.#status !== 200 || this.#got !== bytes) fail(`GET ${this.#path}: status ${this.#status}, ${this.#got} bytes`);
+    if (this.#status !== 200 || this.#got !== bytes)
+      fail(`GET ${this.#path}: status ${this.#status}, ${this.#got} bytes`);
     else if (phase === "measure") counted++;
-    setImmediate(() => this.#next());
+    this.#next();
   }
 
   onError(err: Error): void {

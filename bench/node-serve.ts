@@ -4,7 +4,9 @@
 // 2096-byte Buffer. Both servers run in this process; the load comes from a second process
 // (bench/node-serve-load.ts, undici Pool with several pipelined connections) that asks for random
 // (blob, column) cells of one stored batch and checks every response is 200 with 2096 bytes.
-// Runs alternate (bare, node, bare, …) so drift hits both alike; each figure is a median.
+// Runs alternate (bare, node, bare, …) so drift hits both alike; each figure is a median. Beside
+// each figure: the server's CPU time per response, the CPU used by server and load process, and
+// by everything else on the machine (a warning says when that was high enough to spoil a run).
 //
 //   npm run bench:node-serve                                # 4-blob batch, 3 runs × 5 s per server
 //   npm run bench:node-serve -- --quick                     # 1 run × 1 s per server
@@ -13,8 +15,9 @@
 //   npm run bench:node-serve -- --json                      # machine-readable
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { availableParallelism, tmpdir } from "node:os";
+import { availableParallelism, cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -61,7 +64,38 @@ interface Run {
   errorSamples: string[];
   /** Fractions of one core used during the measured window. */
   serverCpu: number;
+  /** Server CPU time per response, in microseconds: less sensitive to a client-bound run. */
+  serverMicros: number;
   loadCpu: number;
+  /** What every other process on the machine used meanwhile: above ~0.1 the figures are suspect. */
+  otherCpu: number;
+}
+
+/** The load process's last stdout line (see bench/node-serve-load.ts). */
+interface LoadResult {
+  event: "result";
+  requests: number;
+  seconds: number;
+  perSecond: number;
+  errors: number;
+  errorSamples: string[];
+  cpu: number;
+}
+
+/**
+ * Milliseconds of CPU time spent so far by everything on the machine, over all cores. On Linux
+ * from /proc/stat, which also counts softirq time (where loopback TCP work partly lands, and
+ * which os.cpus() leaves out); elsewhere from os.cpus().
+ */
+function machineBusy(): number {
+  try {
+    const fields = (readFileSync("/proc/stat", "latin1").split("\n", 1)[0] ?? "").trim().split(/\s+/).slice(1);
+    const [user, nice, system, , , irq, softirq, steal] = fields.map(Number) as number[];
+    // USER_HZ is 100 on every Linux port that matters.
+    return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) * 10;
+  } catch {
+    return cpus().reduce((n, { times: t }) => n + t.user + t.nice + t.sys + t.irq, 0);
+  }
 }
 
 /** One measured run: a fresh load process against `url`; this process (the server) times its own CPU. */
@@ -85,18 +119,23 @@ async function measure(url: string, root: string): Promise<Run> {
   });
   let cpuStart = process.cpuUsage();
   let wallStart = 0;
+  let busyStart = machineBusy();
   let serverCpu = Number.NaN;
-  let result: (Omit<Run, "serverCpu" | "loadCpu"> & { cpu: number }) | undefined;
+  let machineCpu = Number.NaN;
+  let result: LoadResult | undefined;
   for await (const line of createInterface({ input: child.stdout })) {
-    const message = JSON.parse(line) as { event: string };
+    const message = JSON.parse(line) as { event: "start" | "end" } | LoadResult;
     if (message.event === "start") {
       cpuStart = process.cpuUsage();
+      busyStart = machineBusy();
       wallStart = performance.now();
     } else if (message.event === "end") {
       const used = process.cpuUsage(cpuStart);
-      serverCpu = (used.user + used.system) / 1000 / (performance.now() - wallStart);
+      const wall = performance.now() - wallStart;
+      serverCpu = (used.user + used.system) / 1000 / wall;
+      machineCpu = (machineBusy() - busyStart) / wall;
     } else if (message.event === "result") {
-      result = message as unknown as typeof result;
+      result = message;
     }
   }
   const code = await exited;
@@ -107,7 +146,9 @@ async function measure(url: string, root: string): Promise<Run> {
     errors: result.errors,
     errorSamples: result.errorSamples,
     serverCpu,
+    serverMicros: (serverCpu / result.perSecond) * 1e6,
     loadCpu: result.cpu,
+    otherCpu: Math.max(0, machineCpu - serverCpu - result.cpu),
   };
 }
 
@@ -196,12 +237,14 @@ try {
 
 const summary = (xs: Run[]) => ({
   perSecond: median(xs.map((x) => x.perSecond)),
-  runs: xs.map((x) => x.perSecond),
+  perRun: xs.map((x) => x.perSecond),
   spread: spread(xs.map((x) => x.perSecond)),
   errors: xs.reduce((n, x) => n + x.errors, 0),
   errorSamples: xs.flatMap((x) => x.errorSamples).slice(0, 5),
   serverCpu: median(xs.map((x) => x.serverCpu)),
+  serverMicros: median(xs.map((x) => x.serverMicros)),
   loadCpu: median(xs.map((x) => x.loadCpu)),
+  otherCpu: Math.max(...xs.map((x) => x.otherCpu)),
 });
 const nodeSummary = summary(nodeRuns);
 const bareSummary = summary(bareRuns);
@@ -213,31 +256,40 @@ if (args.json) {
     `${JSON.stringify({ blobs, cells, seconds, runs, connections, pipelining, cores, node: nodeSummary, bare: bareSummary, ratio, valid })}\n`,
   );
 } else {
+  const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
   log("");
-  log("server              median/s  runs/s                       spread  errors  server cpu  load cpu");
-  for (const [name, s] of [
-    ["node (cells/s)", nodeSummary],
-    ["bare Fastify (req/s)", bareSummary],
+  log(
+    "                      median/s  runs/s                spread  errors  server µs/resp  cpu: server  load  others",
+  );
+  for (const [name, x] of [
+    ["node cells/s", nodeSummary],
+    ["bare Fastify req/s", bareSummary],
   ] as const) {
+    const perRun = x.perRun.map((v) => v.toFixed(0)).join(", ");
+    const cpu = `${pct(x.serverCpu).padStart(11)}  ${pct(x.loadCpu).padStart(4)}  ${pct(x.otherCpu).padStart(6)}`;
     log(
-      `${name.padEnd(20)}${s.perSecond.toFixed(0).padStart(8)}  ${s.runs
-        .map((x) => x.toFixed(0))
-        .join(", ")
-        .padEnd(27)}  ${(s.spread * 100).toFixed(1).padStart(5)}%  ${String(s.errors).padStart(6)}  ${(s.serverCpu * 100).toFixed(0).padStart(9)}%  ${(s.loadCpu * 100).toFixed(0).padStart(7)}%`,
+      `${name.padEnd(20)}  ${x.perSecond.toFixed(0).padStart(8)}  ${perRun.padEnd(20)}  ${(x.spread * 100).toFixed(1).padStart(5)}%  ${String(x.errors).padStart(6)}  ${x.serverMicros.toFixed(1).padStart(14)}  ${cpu}`,
     );
   }
+  log("(server µs/resp: server CPU time per response; cpu: share of one core over the measured window;");
+  log(" medians, except others: what the rest of the machine used, worst run)");
   const wide = [
-    { name: "node", s: nodeSummary },
-    { name: "bare Fastify", s: bareSummary },
-  ].filter(({ s }) => s.spread > 0.1);
+    { name: "node", x: nodeSummary },
+    { name: "bare Fastify", x: bareSummary },
+  ].filter(({ x }) => x.spread > 0.1);
   if (wide.length > 0)
     log(
       `\nwarning: run-to-run spread above 10% for ${wide.map(({ name }) => name).join(", ")}: the machine is noisy, rerun with more --runs`,
     );
+  const busy = Math.max(nodeSummary.otherCpu, bareSummary.otherCpu);
+  if (busy > 0.1)
+    log(
+      `\nwarning: other processes used up to ${pct(busy)} of a core during a run: the figures are suspect, rerun on a quiet machine`,
+    );
   if (!valid) {
-    log(`\nINVALID: ${nodeSummary.errors + bareSummary.errors} request(s) failed, so the figures do not count`);
+    log(`\nINVALID: ${nodeSummary.errors + bareSummary.errors} request(s) failed, so the figures do not count:`);
     for (const e of [...nodeSummary.errorSamples, ...bareSummary.errorSamples]) log(`  ${e}`);
   }
-  log(`\nnode / bare Fastify: ${ratio.toFixed(3)} (target ≥ 0.6)`);
+  log(`\nnode / bare Fastify: ${ratio.toFixed(3)} (target ≥ 0.6)${valid ? "" : " INVALID"}`);
 }
 if (!valid) process.exitCode = 1;

@@ -97,7 +97,7 @@ export async function retrieveBatch(root: Uint8Array, options: RetrieveOptions):
   const payload = await decodeBatch(
     manifest,
     columnsUsed.map((c) => good.get(c) as Column),
-    { kzg: options.kzg },
+    { kzg: options.kzg, alreadyVerified: true },
   );
   return { manifest, payload, columnsUsed };
 }

@@ -22,10 +22,17 @@ export interface VerifyOptions {
   /** Verification (and recovery) calls in flight at once. Default: the machine's parallelism. */
   readonly concurrency?: number;
   readonly onProgress?: (progress: DecodeProgress) => void;
+  /** Blobs whose cells go into one batch verification call (default 8; more means fewer calls). */
+  readonly chunkBlobs?: number;
 }
 
 export interface DecodeOptions extends VerifyOptions {
   readonly kzg: Pick<Kzg, "verifyCellProofBatchAsync" | "recoverCellsAndProofsAsync">;
+  /**
+   * The caller has already verified every cell of the given columns against this manifest (as
+   * `retrieveBatch` does, column by column as they arrive), so they are not verified twice.
+   */
+  readonly alreadyVerified?: boolean;
 }
 
 /** A cell that failed its proof. */
@@ -87,11 +94,12 @@ export async function verifyColumns(
   const chosen = [...byIndex.values()].sort((a, b) => a.index - b.index);
   const blobs = manifest.blobs.length;
   const chunks: number[] = [];
-  for (let b = 0; b < blobs; b += VERIFY_CHUNK_BLOBS) chunks.push(b);
+  const chunk = Math.max(1, Math.min(options.chunkBlobs ?? VERIFY_CHUNK_BLOBS, blobs));
+  for (let b = 0; b < blobs; b += chunk) chunks.push(b);
   let blobsDone = 0;
   const { kzg, onProgress } = options;
   const bad = await mapConcurrent(chunks, options.concurrency ?? availableParallelism(), async (start) => {
-    const end = Math.min(start + VERIFY_CHUNK_BLOBS, blobs);
+    const end = Math.min(start + chunk, blobs);
     const commitments: Uint8Array[] = [];
     const indices: number[] = [];
     const cells: Uint8Array[] = [];
@@ -158,7 +166,7 @@ export async function decodeBatch(
   checkColumns(manifest, byIndex);
   const chosen = chooseColumns(byIndex.keys());
   const used = chosen.map((c) => byIndex.get(c) as Column);
-  const bad = await verifyColumns(manifest, used, options);
+  const bad = options.alreadyVerified ? [] : await verifyColumns(manifest, used, options);
   if (bad.length > 0) {
     const first = bad[0] as BadCell;
     throw new CodecError(

@@ -103,6 +103,25 @@ t.test("property: random payloads rebuild exactly from random 64-column subsets"
   t.pass("6 random payloads, compressions and column subsets round-tripped");
 });
 
+t.test("alreadyVerified skips the second verification, and only that", async (t) => {
+  const payload = new Uint8Array(randomBytes(P + 10));
+  const batch = await encodeBatch(payload, { kzg });
+  let verifyCalls = 0;
+  const counting = {
+    verifyCellProofBatchAsync: (...args: Parameters<typeof kzg.verifyCellProofBatchAsync>) => {
+      verifyCalls++;
+      return kzg.verifyCellProofBatchAsync(...args);
+    },
+    recoverCellsAndProofsAsync: kzg.recoverCellsAndProofsAsync.bind(kzg),
+  };
+  const columns = randomColumns(DATA_COLUMNS).map((c) => columnOf(batch, c));
+  t.same(await decodeBatch(batch.manifest, columns, { kzg: counting }), payload);
+  t.ok(verifyCalls > 0, "verified by default");
+  verifyCalls = 0;
+  t.same(await decodeBatch(batch.manifest, columns, { kzg: counting, alreadyVerified: true }), payload);
+  t.equal(verifyCalls, 0, "not verified again when the caller has");
+});
+
 t.test("compressed batches round-trip and record the original size", async (t) => {
   const payload = new TextEncoder().encode("tx:transfer(0xabc,0xdef,100);".repeat(20_000));
   const plain = await encodeBatch(payload, { kzg });
