@@ -157,7 +157,7 @@ export async function sampleBatch(root: Uint8Array, options: SampleOptions): Pro
           await verifyColumns(
             manifest,
             got.map((g) => g.data),
-            { kzg: options.kzg },
+            { kzg: options.kzg, chunkBlobs: manifest.blobs.length },
           )
         ).map((b) => b.column),
       );
