@@ -159,8 +159,16 @@ export class Disperser {
 
   async #run(entry: Entry, payload: Uint8Array, key: string): Promise<Entry> {
     const stopEncode = this.metrics.encodeSeconds.startTimer();
-    const batch = await encodeBatch(payload, { kzg: this.#kzg, concurrency: availableParallelism() });
-    stopEncode();
+    let batch: Awaited<ReturnType<typeof encodeBatch>>;
+    try {
+      batch = await encodeBatch(payload, { kzg: this.#kzg, concurrency: availableParallelism() });
+    } catch (err) {
+      // Nothing was dispersed: forget the attempt so the same bytes can be posted again.
+      this.#byPayload.delete(key);
+      throw err;
+    } finally {
+      stopEncode();
+    }
     entry.manifest = batch.manifest;
     entry.status = "dispersing";
     const rootHex = toHex(batch.manifest.root);
