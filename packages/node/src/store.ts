@@ -42,6 +42,7 @@ export class CellStore {
   readonly #env: RootDatabase;
   readonly #batches: Database<StoredRecord, Buffer>;
   readonly #cells: Database<Buffer, Buffer>;
+  readonly #manifests = new Map<string, BatchManifest>();
 
   constructor(path: string) {
     this.#env = open({ path, compression: false });
@@ -74,9 +75,18 @@ export class CellStore {
   }
 
   getBatch(root: Uint8Array): BatchRecord | undefined {
-    const stored = this.#batches.get(Buffer.from(root));
+    const key = Buffer.from(root);
+    const stored = this.#batches.get(key);
     if (stored === undefined) return undefined;
-    return { manifest: parseManifest(stored.manifest, root), columns: stored.columns, storedAt: stored.storedAt };
+    // Parsing re-derives the root from the blobs (hashes); remember parsed manifests by root.
+    const hex = key.toString("hex");
+    let manifest = this.#manifests.get(hex);
+    if (manifest === undefined) {
+      manifest = parseManifest(stored.manifest, root);
+      this.#manifests.set(hex, manifest);
+      if (this.#manifests.size > 1024) this.#manifests.delete(this.#manifests.keys().next().value as string);
+    }
+    return { manifest, columns: stored.columns, storedAt: stored.storedAt };
   }
 
   /** Every stored batch root with its record, in key order. */
@@ -106,6 +116,7 @@ export class CellStore {
     const record = this.#batches.get(key);
     if (record === undefined) return;
     const blobs = record.manifest.blobs.length;
+    this.#manifests.delete(key.toString("hex"));
     await this.#env.transaction(() => {
       for (const column of record.columns) for (let b = 0; b < blobs; b++) this.#cells.remove(cellKey(key, b, column));
       this.#batches.remove(key);

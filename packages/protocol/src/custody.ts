@@ -28,9 +28,23 @@ export function custodians(
     .map((s) => s.node);
 }
 
-/** For every column 0..127, its custodians. */
-export function custodyTable(nodes: readonly NodeRecord[], replication = DEFAULT_REPLICATION): NodeRecord[][] {
-  return Array.from({ length: CELLS_PER_EXT_BLOB }, (_, c) => custodians(nodes, c, replication));
+// Tables by node-set array and replication: a node set is replaced, never mutated, so the array
+// identity is a safe cache key, and 1,024 hashes per lookup (8 nodes) are not redone per request.
+const tables = new WeakMap<readonly NodeRecord[], Map<number, readonly NodeRecord[][]>>();
+
+/** For every column 0..127, its custodians (cached per node-set array; treat as read-only). */
+export function custodyTable(nodes: readonly NodeRecord[], replication = DEFAULT_REPLICATION): readonly NodeRecord[][] {
+  let byReplication = tables.get(nodes);
+  if (!byReplication) {
+    byReplication = new Map();
+    tables.set(nodes, byReplication);
+  }
+  let table = byReplication.get(replication);
+  if (!table) {
+    table = Array.from({ length: CELLS_PER_EXT_BLOB }, (_, c) => custodians(nodes, c, replication));
+    byReplication.set(replication, table);
+  }
+  return table;
 }
 
 /** The columns a node keeps, ascending. */
