@@ -107,7 +107,9 @@ export function buildNodeApp(ctx: NodeContext, logger?: FastifyBaseLogger): Fast
     }
     checkColumns(ctx, manifest, body.columns);
     const stopTimer = ctx.metrics.verifySeconds.startTimer();
-    const bad = await verifyColumns(manifest, body.columns, { kzg: ctx.kzg });
+    // One batch verification per dispersal: larger batches amortize better, and concurrent
+    // dispersals already keep every core busy.
+    const bad = await verifyColumns(manifest, body.columns, { kzg: ctx.kzg, chunkBlobs: manifest.blobs.length });
     stopTimer();
     if (bad.length > 0) {
       throw new NodeError(
