@@ -4,6 +4,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { BENCH_ERROR_CODES, BenchError, reportFormatFor, resolveBenchOptions } from "@cellar/bench";
 import { CLI_ERROR_CODES, CliError } from "@cellar/cli";
 import { CLIENT_ERROR_CODES, ClientError, DisperserClient, NodeClient, retrieveBatch } from "@cellar/client";
 import {
@@ -321,6 +322,20 @@ const table: [code: string, kind: ErrorClass, trigger: Trigger][] = [
       return cliError(["sample", toHex(manifest.root), "--nodes", join(scratch, "nodes.json"), "--timeout", "1"]);
     },
   ],
+  ["CELLAR_ERR_BENCH_INVALID_SIZE", BenchError, () => resolveBenchOptions({ bytes: -1 })],
+  ["CELLAR_ERR_BENCH_INVALID_WORKERS", BenchError, () => resolveBenchOptions({ workers: [0] })],
+  ["CELLAR_ERR_BENCH_INVALID_RUNS", BenchError, () => resolveBenchOptions({ runs: 0 })],
+  ["CELLAR_ERR_BENCH_INVALID_WARMUP", BenchError, () => resolveBenchOptions({ warmup: -1 })],
+  ["CELLAR_ERR_BENCH_INVALID_REPORT_FORMAT", BenchError, () => reportFormatFor("report.pdf")],
+  // Raised only when a reference codec or a verification inside the benchmark disagrees with
+  // itself; packages/bench/test covers the checks that raise it.
+  [
+    "CELLAR_ERR_BENCH_SELF_CHECK",
+    BenchError,
+    () => {
+      throw new BenchError("CELLAR_ERR_BENCH_SELF_CHECK", "self check", {});
+    },
+  ],
   ["CELLAR_ERR_NODE_KEY_FILE", NodeError, () => readKeyFile(join(scratch, "no.key"))],
   [
     "CELLAR_ERR_NODE_CONFIG",
@@ -352,6 +367,7 @@ t.test("every exported code is in the table, once", async (t) => {
     ...CLIENT_ERROR_CODES,
     ...DISPERSER_ERROR_CODES,
     ...LIGHT_ERROR_CODES,
+    ...BENCH_ERROR_CODES,
     ...CLI_ERROR_CODES,
   ];
   t.same(table.map(([code]) => code).sort(), [...exported].sort());

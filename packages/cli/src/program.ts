@@ -1,5 +1,6 @@
 import { availableParallelism } from "node:os";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { benchCommand, parseMib, parseReportPath, parseWorkerList } from "./commands/bench.js";
 import { decodeCommand } from "./commands/decode.js";
 import { disperserCommand } from "./commands/disperser.js";
 import { encodeCommand } from "./commands/encode.js";
@@ -352,6 +353,38 @@ API: PUT /v1/batches/:id {certificate}; GET /v1/batches/:id/availability; /healt
     .option("--json", "print a machine-readable summary", false)
     .addHelpText("after", "\nExample:\n  $ cellar keygen -o node1.key --json")
     .action((opts) => run(keygenCommand(opts, io)));
+
+  program
+    .command("bench")
+    .description("measure encoding throughput on this machine: MB/s against workers, beside the raw KZG floor")
+    .option(
+      "--mib <n>",
+      "batch size in MiB (default: 12 full blobs, rounded to a multiple of the worker counts; 4 with --quick)",
+      parseMib,
+    )
+    .option(
+      "--workers <list>",
+      `worker counts, such as 1,2,4 or 1-4 (default: 1 to the core count, ${availableParallelism()})`,
+      parseWorkerList,
+    )
+    .option(
+      "--runs <n>",
+      "timed runs per setting; figures are their median (default: 3, or 2 with --quick)",
+      positiveInt,
+    )
+    .option("--quick", "a small batch, 1 warm-up and 2 runs: an answer in under a minute", false)
+    .option("--json", "print the whole report as JSON", false)
+    .option("--out <file>", "also write the report with its chart: .html (page) or .svg (chart)", parseReportPath)
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ cellar bench --quick                     a first answer in under a minute
+  $ cellar bench --out report.html           the full run, with a chart of MB/s against workers
+  $ cellar bench --workers 1,2,4 --mib 8     chosen worker counts and a larger batch
+  $ cellar bench --json > bench.json         {results: [{workers, encodeMBps, ...}], reference, ...}`,
+    )
+    .action((opts) => run(benchCommand(opts, io)));
 
   return program;
 }

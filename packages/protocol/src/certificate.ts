@@ -1,6 +1,6 @@
-import { aggregateSignatures, fastAggregateVerify, type PublicKey } from "@chainsafe/blst";
 import { DATA_COLUMNS } from "@cellar/params";
 import { fromHex, isCellarError, toHex } from "@cellar/utils";
+import { aggregateSignatures, fastAggregateVerify, type PublicKey } from "@chainsafe/blst";
 import { type AttestationDomain, attestationMessage } from "./attestation.js";
 import { custodyTable, DEFAULT_REPLICATION } from "./custody.js";
 import { ProtocolError } from "./errors.js";
@@ -47,7 +47,11 @@ export function quorumSize(nodeCount: number, quorum = DEFAULT_QUORUM): number {
 }
 
 /** Distinct columns the given nodes keep between them. */
-export function coveredColumns(nodes: readonly NodeRecord[], signers: readonly number[], replication = DEFAULT_REPLICATION): number {
+export function coveredColumns(
+  nodes: readonly NodeRecord[],
+  signers: readonly number[],
+  replication = DEFAULT_REPLICATION,
+): number {
   const set = new Set(signers);
   return custodyTable(nodes, replication).filter((holders) => holders.some((n) => set.has(n.index))).length;
 }
@@ -59,13 +63,20 @@ export function meetsQuorum(
   quorum = DEFAULT_QUORUM,
   replication = DEFAULT_REPLICATION,
 ): boolean {
-  return signers.length >= quorumSize(nodes.length, quorum) && coveredColumns(nodes, signers, replication) >= DATA_COLUMNS;
+  return (
+    signers.length >= quorumSize(nodes.length, quorum) && coveredColumns(nodes, signers, replication) >= DATA_COLUMNS
+  );
 }
 
 /** Aggregates attestations (registry index → 96-byte signature) into a certificate. */
-export function buildCertificate(root: Uint8Array, signatures: ReadonlyMap<number, Uint8Array>, nodeCount: number): Certificate {
+export function buildCertificate(
+  root: Uint8Array,
+  signatures: ReadonlyMap<number, Uint8Array>,
+  nodeCount: number,
+): Certificate {
   const indexes = [...signatures.keys()].sort((a, b) => a - b);
-  if (indexes.length === 0) throw new ProtocolError("CELLAR_ERR_PROTOCOL_INVALID_CERTIFICATE", "no signatures to aggregate");
+  if (indexes.length === 0)
+    throw new ProtocolError("CELLAR_ERR_PROTOCOL_INVALID_CERTIFICATE", "no signatures to aggregate");
   const aggregate = aggregateSignatures(indexes.map((i) => parseSignature(signatures.get(i) as Uint8Array)));
   return { root, signerBitmap: signerBitmap(indexes, nodeCount), signature: aggregate.toBytes() };
 }
@@ -83,12 +94,18 @@ export function checkCertificate(
 ): string | null {
   const signers = signersOf(certificate.signerBitmap);
   if (signers.some((i) => i >= nodes.length)) return "a signer index is not in the node set";
-  if (signers.length < quorumSize(nodes.length, options.quorum)) return `${signers.length} signers, quorum is ${quorumSize(nodes.length, options.quorum)}`;
-  if (coveredColumns(nodes, signers, options.replication) < DATA_COLUMNS) return "the signers keep fewer than 64 distinct columns";
+  if (signers.length < quorumSize(nodes.length, options.quorum))
+    return `${signers.length} signers, quorum is ${quorumSize(nodes.length, options.quorum)}`;
+  if (coveredColumns(nodes, signers, options.replication) < DATA_COLUMNS)
+    return "the signers keep fewer than 64 distinct columns";
   let keys: PublicKey[];
   try {
     keys = signers.map((i) => parsePublicKey((nodes[i] as NodeRecord).publicKey));
-    const ok = fastAggregateVerify(attestationMessage(domain, certificate.root), keys, parseSignature(certificate.signature));
+    const ok = fastAggregateVerify(
+      attestationMessage(domain, certificate.root),
+      keys,
+      parseSignature(certificate.signature),
+    );
     return ok ? null : "the aggregate signature does not verify";
   } catch (err) {
     return isCellarError(err) ? err.message : "the aggregate signature does not parse";
@@ -113,6 +130,11 @@ export function parseCertificate(json: unknown): Certificate {
       signature: fromHex(c?.signature, 96, "signature"),
     };
   } catch (err) {
-    throw new ProtocolError("CELLAR_ERR_PROTOCOL_INVALID_CERTIFICATE", `invalid certificate: ${(err as Error).message}`, {}, { cause: err });
+    throw new ProtocolError(
+      "CELLAR_ERR_PROTOCOL_INVALID_CERTIFICATE",
+      `invalid certificate: ${(err as Error).message}`,
+      {},
+      { cause: err },
+    );
   }
 }
