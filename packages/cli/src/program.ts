@@ -9,15 +9,19 @@ import { nodeCommand } from "./commands/node.js";
 import { getCommand, postCommand } from "./commands/post.js";
 import { lightCommand, sampleCommand } from "./commands/sample.js";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./errors.js";
+import {
+  chainIdOption,
+  hostOption,
+  inboxOption,
+  logLevelOption,
+  nodesOption,
+  portOption,
+  positiveInt,
+  replicationOption,
+} from "./options.js";
 import { describeError, type Io } from "./output.js";
 
 export const VERSION = "0.1.0";
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("must be a positive integer");
-  return n;
-}
 
 /** A duration: seconds, or a number with s, m, h or d ("14d"); 0 means forever where allowed. */
 export function parseDuration(value: string): number {
@@ -25,13 +29,6 @@ export function parseDuration(value: string): number {
   if (!m) throw new InvalidArgumentError("must be a duration such as 3600, 90m, 12h or 14d");
   const unit = { "": 1, s: 1, m: 60, h: 3600, d: 86400 }[m[2] as "" | "s" | "m" | "h" | "d"];
   return Number(m[1]) * unit;
-}
-
-function port(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535)
-    throw new InvalidArgumentError("must be a port number (0 picks a free one)");
-  return n;
 }
 
 function fraction(value: string): number {
@@ -116,29 +113,13 @@ Examples:
     .command("node")
     .description("run a storage node: verify, store and attest custody columns, serve cells")
     .addOption(new Option("--data <dir>", "data directory (key, LMDB store)").env("CELLAR_DATA").makeOptionMandatory())
-    .addOption(new Option("--host <host>", "address to listen on").env("CELLAR_HOST").default("127.0.0.1"))
-    .addOption(
-      new Option("--port <port>", "port to listen on (0: any free port)")
-        .env("CELLAR_PORT")
-        .argParser(port)
-        .default(7100),
-    )
+    .addOption(hostOption())
+    .addOption(portOption(7100))
     .addOption(new Option("--key <file>", "BLS key file to use instead of DIR/node.key").env("CELLAR_KEY"))
-    .addOption(
-      new Option(
-        "--nodes <file>",
-        "node set JSON {nodes: [{publicKey, url}]} (default: this node alone); SIGHUP reloads it",
-      ).env("CELLAR_NODES"),
-    )
-    .addOption(new Option("--replication <r>", "custodians per column").argParser(positiveInt).default(2))
-    .addOption(
-      new Option("--chain-id <id>", "L1 chain id attestations are bound to").env("CELLAR_CHAIN_ID").default("31337"),
-    )
-    .addOption(
-      new Option("--inbox <address>", "L1 inbox address attestations are bound to")
-        .env("CELLAR_INBOX")
-        .default(`0x${"00".repeat(20)}`),
-    )
+    .addOption(nodesOption(" (default: this node alone); SIGHUP reloads it"))
+    .addOption(replicationOption())
+    .addOption(chainIdOption("attestations are"))
+    .addOption(inboxOption("attestations are"))
     .addOption(new Option("--max-blobs <n>", "largest batch accepted, in blobs").argParser(positiveInt).default(256))
     .addOption(
       new Option("--retention <duration>", "prune batches older than this (0: keep all)")
@@ -150,11 +131,7 @@ Examples:
         .argParser(positiveInt)
         .default(2000),
     )
-    .addOption(
-      new Option("--log-level <level>", "log level")
-        .choices(["fatal", "error", "warn", "info", "debug"])
-        .default("info"),
-    )
+    .addOption(logLevelOption())
     .option("--json", "print the ready line as JSON", false)
     .addHelpText(
       "after",
@@ -173,32 +150,17 @@ Logs go to stderr as JSON lines; metrics are at GET /metrics.`,
     .description(
       "run the disperser: encode posted batches, disperse to storage nodes, certify, serve reads and OP alt-DA",
     )
-    .addOption(
-      new Option("--nodes <file>", "node set JSON {nodes: [{publicKey, url}]}; SIGHUP reloads it")
-        .env("CELLAR_NODES")
-        .makeOptionMandatory(),
-    )
-    .addOption(new Option("--host <host>", "address to listen on").env("CELLAR_HOST").default("127.0.0.1"))
-    .addOption(
-      new Option("--port <port>", "port to listen on (0: any free port)")
-        .env("CELLAR_PORT")
-        .argParser(port)
-        .default(7000),
-    )
-    .addOption(new Option("--replication <r>", "custodians per column").argParser(positiveInt).default(2))
+    .addOption(nodesOption("; SIGHUP reloads it").makeOptionMandatory())
+    .addOption(hostOption())
+    .addOption(portOption(7000))
+    .addOption(replicationOption())
     .addOption(
       new Option("--quorum <fraction>", "share of registered nodes a certificate needs")
         .argParser(fraction)
         .default(2 / 3, "2/3"),
     )
-    .addOption(
-      new Option("--chain-id <id>", "L1 chain id attestations are bound to").env("CELLAR_CHAIN_ID").default("31337"),
-    )
-    .addOption(
-      new Option("--inbox <address>", "L1 inbox address attestations are bound to")
-        .env("CELLAR_INBOX")
-        .default(`0x${"00".repeat(20)}`),
-    )
+    .addOption(chainIdOption("attestations are"))
+    .addOption(inboxOption("attestations are"))
     .addOption(
       new Option("--max-batch-bytes <n>", "largest batch accepted")
         .argParser(positiveInt)
@@ -220,11 +182,7 @@ Logs go to stderr as JSON lines; metrics are at GET /metrics.`,
         .default(30),
     )
     .addOption(new Option("--light <url...>", "light nodes to register every certified batch with").env("CELLAR_LIGHT"))
-    .addOption(
-      new Option("--log-level <level>", "log level")
-        .choices(["fatal", "error", "warn", "info", "debug"])
-        .default("info"),
-    )
+    .addOption(logLevelOption())
     .option("--json", "print the ready line as JSON", false)
     .addHelpText(
       "after",
@@ -264,11 +222,7 @@ OP Stack: run op-node/op-batcher with --altda.enabled --altda.da-service
     .command("sample")
     .description("sample a batch from the storage nodes; exit 0 once the target confidence is reached")
     .argument("<id>", "batch id (CID) or 0x root: the root you trust")
-    .addOption(
-      new Option("--nodes <file>", "node set JSON {nodes: [{publicKey, url}]}")
-        .env("CELLAR_NODES")
-        .makeOptionMandatory(),
-    )
+    .addOption(nodesOption().makeOptionMandatory())
     .addOption(
       new Option("--confidence <x>", "target confidence").argParser(openFraction).default(1 - 1e-6, "1 - 1e-6"),
     )
@@ -276,15 +230,9 @@ OP Stack: run op-node/op-batcher with --altda.enabled --altda.da-service
       "--certificate <file>",
       "trust the root only if this certificate (or post --json output) verifies against the node set",
     )
-    .addOption(
-      new Option("--chain-id <id>", "chain id the certificate is bound to").env("CELLAR_CHAIN_ID").default("31337"),
-    )
-    .addOption(
-      new Option("--inbox <address>", "inbox the certificate is bound to")
-        .env("CELLAR_INBOX")
-        .default(`0x${"00".repeat(20)}`),
-    )
-    .addOption(new Option("--replication <r>", "custodians per column").argParser(positiveInt).default(2))
+    .addOption(chainIdOption("the certificate is"))
+    .addOption(inboxOption("the certificate is"))
+    .addOption(replicationOption())
     .addOption(
       new Option("--timeout <seconds>", "per-request timeout towards each node").argParser(positiveInt).default(5),
     )
@@ -302,38 +250,19 @@ Examples:
   program
     .command("light")
     .description("run a light node: sample the batches registered with it, serve their availability")
-    .addOption(
-      new Option("--nodes <file>", "node set JSON {nodes: [{publicKey, url}]}")
-        .env("CELLAR_NODES")
-        .makeOptionMandatory(),
-    )
-    .addOption(new Option("--host <host>", "address to listen on").env("CELLAR_HOST").default("127.0.0.1"))
-    .addOption(
-      new Option("--port <port>", "port to listen on (0: any free port)")
-        .env("CELLAR_PORT")
-        .argParser(port)
-        .default(7200),
-    )
+    .addOption(nodesOption().makeOptionMandatory())
+    .addOption(hostOption())
+    .addOption(portOption(7200))
     .addOption(
       new Option("--confidence <x>", "target confidence").argParser(openFraction).default(1 - 1e-6, "1 - 1e-6"),
     )
-    .addOption(
-      new Option("--chain-id <id>", "chain id certificates are bound to").env("CELLAR_CHAIN_ID").default("31337"),
-    )
-    .addOption(
-      new Option("--inbox <address>", "inbox certificates are bound to")
-        .env("CELLAR_INBOX")
-        .default(`0x${"00".repeat(20)}`),
-    )
-    .addOption(new Option("--replication <r>", "custodians per column").argParser(positiveInt).default(2))
+    .addOption(chainIdOption("certificates are"))
+    .addOption(inboxOption("certificates are"))
+    .addOption(replicationOption())
     .addOption(
       new Option("--interval <seconds>", "pause between sampling rounds of a batch").argParser(positiveInt).default(60),
     )
-    .addOption(
-      new Option("--log-level <level>", "log level")
-        .choices(["fatal", "error", "warn", "info", "debug"])
-        .default("info"),
-    )
+    .addOption(logLevelOption())
     .option("--json", "print the ready line as JSON", false)
     .addHelpText(
       "after",

@@ -1,0 +1,41 @@
+import { InvalidArgumentError, Option } from "commander";
+
+/** Options several server and client commands share, defined once. */
+
+export function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("must be a positive integer");
+  return n;
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError("must be a port number (0 picks a free one)");
+  return n;
+}
+
+export const hostOption = () =>
+  new Option("--host <host>", "address to listen on").env("CELLAR_HOST").default("127.0.0.1");
+
+export const portOption = (fallback: number) =>
+  new Option("--port <port>", "port to listen on (0: any free port)")
+    .env("CELLAR_PORT")
+    .argParser(port)
+    .default(fallback);
+
+export const replicationOption = () =>
+  new Option("--replication <r>", "custodians per column").argParser(positiveInt).default(2);
+
+/** The L1 chain and inbox attestations and certificates are bound to. */
+export const chainIdOption = (what: string) =>
+  new Option("--chain-id <id>", `chain id ${what} bound to`).env("CELLAR_CHAIN_ID").default("31337");
+
+export const inboxOption = (what: string) =>
+  new Option("--inbox <address>", `inbox address ${what} bound to`).env("CELLAR_INBOX").default(`0x${"00".repeat(20)}`);
+
+export const logLevelOption = () =>
+  new Option("--log-level <level>", "log level").choices(["fatal", "error", "warn", "info", "debug"]).default("info");
+
+export const nodesOption = (note = "") =>
+  new Option("--nodes <file>", `node set JSON {nodes: [{publicKey, url}]}${note}`).env("CELLAR_NODES");
