@@ -4,12 +4,14 @@
 // 2096-byte Buffer. Both servers run in this process; the load comes from a second process
 // (bench/node-serve-load.ts, undici Pool with several pipelined connections) that asks for random
 // (blob, column) cells of one stored batch and checks every response is 200 with 2096 bytes.
-// Runs alternate (bare, node, bare, …) so drift hits both alike; each figure is a median. Beside
-// each figure: the server's CPU time per response, the CPU used by server and load process, and
-// by everything else on the machine (a warning says when that was high enough to spoil a run).
+// Each server first takes --warmup seconds of untimed load (the node's JIT needs a few seconds);
+// then runs alternate (bare, node, bare, …) so drift hits both alike; each figure is a median.
+// Beside each figure: the server's CPU time per response, the CPU used by server and load
+// process, and by everything else on the machine (a warning says when that spoiled a run).
 //
 //   npm run bench:node-serve                                # 4-blob batch, 3 runs × 5 s per server
-//   npm run bench:node-serve -- --quick                     # 1 run × 1 s per server
+//                                                           #   after 3 s of warm-up each
+//   npm run bench:node-serve -- --quick                     # 1 run × 1 s per server, 2 s warm-up
 //   npm run bench:node-serve -- --seconds 10 --runs 5       # longer, more runs
 //   npm run bench:node-serve -- --connections 16 --pipelining 2
 //   npm run bench:node-serve -- --json                      # machine-readable
@@ -45,7 +47,11 @@ const { values: args } = parseArgs({
 
 const seconds = Number(args.seconds ?? (args.quick ? "1" : "5"));
 const runs = Number(args.runs ?? (args.quick ? "1" : "3"));
-const warmup = Number(args.warmup ?? (args.quick ? "0.5" : "1"));
+// Each server first takes this much untimed load: the node's serving path needs a few seconds of
+// traffic before the JIT has settled (with 0.5 s it serves about a third fewer cells per second).
+const warmup = Number(args.warmup ?? (args.quick ? "2" : "3"));
+/** Untimed load at the start of every run, while the load process connects and warms its client. */
+const leadIn = 0.5;
 const blobs = Number(args.blobs);
 const connections = Number(args.connections);
 const pipelining = Number(args.pipelining);
@@ -99,7 +105,7 @@ function machineBusy(): number {
 }
 
 /** One measured run: a fresh load process against `url`; this process (the server) times its own CPU. */
-async function measure(url: string, root: string): Promise<Run> {
+async function measure(url: string, root: string, window = seconds, lead = leadIn): Promise<Run> {
   const child = spawn(
     process.execPath,
     [
@@ -108,7 +114,7 @@ async function measure(url: string, root: string): Promise<Run> {
       "--conditions=cellar-source",
       loadScript,
       ...["--url", url, "--root", root, "--blobs", String(blobs), "--bytes", String(BYTES_PER_COLUMN_ENTRY)],
-      ...["--seconds", String(seconds), "--warmup", String(warmup)],
+      ...["--seconds", String(window), "--warmup", String(lead)],
       ...["--connections", String(connections), "--pipelining", String(pipelining)],
     ],
     { cwd: repo, stdio: ["ignore", "pipe", "inherit"] },
@@ -161,7 +167,7 @@ const spread = (xs: number[]) => (Math.max(...xs) - Math.min(...xs)) / median(xs
 
 log(
   `node-serve benchmark: ${blobs} blobs × ${CELLS_PER_EXT_BLOB} columns = ${cells} cells of ${BYTES_PER_COLUMN_ENTRY} B, ` +
-    `${runs} run(s) × ${seconds} s per server, load: undici ${connections} connections × pipelining ${pipelining} ` +
+    `${runs} run(s) × ${seconds} s per server after ${warmup} s of warm-up, load: undici ${connections} connections × pipelining ${pipelining} ` +
     `from a second process, ${cores} cores`,
 );
 
@@ -191,6 +197,8 @@ bare.get("/v1/batches/:root/cells/:blob/:column", (_request, reply) => {
 
 const nodeRuns: Run[] = [];
 const bareRuns: Run[] = [];
+/** The untimed warm-up runs: their figures are dropped, their errors are not. */
+const warmups: { node: Run[]; bare: Run[] } = { node: [], bare: [] };
 try {
   const nodeUrl = await node.start();
   const bareUrl = await bare.listen({ host: "127.0.0.1", port: 0 });
@@ -225,6 +233,9 @@ try {
     await client.close();
   }
 
+  // Warm-up: untimed, but its errors count like any other.
+  warmups.bare.push(await measure(bareUrl, root, warmup, 0));
+  warmups.node.push(await measure(nodeUrl, root, warmup, 0));
   for (let r = 0; r < runs; r++) {
     bareRuns.push(await measure(bareUrl, root));
     nodeRuns.push(await measure(nodeUrl, root));
@@ -235,40 +246,44 @@ try {
   await rm(dataDir, { recursive: true, force: true });
 }
 
-const summary = (xs: Run[]) => ({
+const summary = (xs: Run[], warm: Run[]) => ({
   perSecond: median(xs.map((x) => x.perSecond)),
   perRun: xs.map((x) => x.perSecond),
   spread: spread(xs.map((x) => x.perSecond)),
-  errors: xs.reduce((n, x) => n + x.errors, 0),
-  errorSamples: xs.flatMap((x) => x.errorSamples).slice(0, 5),
+  errors: [...warm, ...xs].reduce((n, x) => n + x.errors, 0),
+  errorSamples: [...warm, ...xs].flatMap((x) => x.errorSamples).slice(0, 5),
   serverCpu: median(xs.map((x) => x.serverCpu)),
   serverMicros: median(xs.map((x) => x.serverMicros)),
   loadCpu: median(xs.map((x) => x.loadCpu)),
   otherCpu: Math.max(...xs.map((x) => x.otherCpu)),
 });
-const nodeSummary = summary(nodeRuns);
-const bareSummary = summary(bareRuns);
+const nodeSummary = summary(nodeRuns, warmups.node);
+const bareSummary = summary(bareRuns, warmups.bare);
 const ratio = nodeSummary.perSecond / bareSummary.perSecond;
+// Each node run beside the bare run just before it: less sensitive to a machine that drifts.
+const pairRatios = nodeRuns.map((n, i) => n.perSecond / (bareRuns[i] as Run).perSecond);
 const valid = nodeSummary.errors === 0 && bareSummary.errors === 0;
 
 if (args.json) {
   process.stdout.write(
-    `${JSON.stringify({ blobs, cells, seconds, runs, connections, pipelining, cores, node: nodeSummary, bare: bareSummary, ratio, valid })}\n`,
+    `${JSON.stringify({ blobs, cells, seconds, runs, warmup, connections, pipelining, cores, node: nodeSummary, bare: bareSummary, ratio, pairRatios, valid })}\n`,
   );
 } else {
   const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
   log("");
+  const listed = (x: typeof nodeSummary) => x.perRun.map((v) => v.toFixed(0)).join(", ");
+  const width = Math.max(6, listed(nodeSummary).length, listed(bareSummary).length);
   log(
-    "                      median/s  runs/s                spread  errors  server µs/resp  cpu: server  load  others",
+    `                      median/s  ${"runs/s".padEnd(width)}  spread  errors  server µs/resp  cpu: server  load  others`,
   );
   for (const [name, x] of [
     ["node cells/s", nodeSummary],
     ["bare Fastify req/s", bareSummary],
   ] as const) {
-    const perRun = x.perRun.map((v) => v.toFixed(0)).join(", ");
+    const perRun = listed(x);
     const cpu = `${pct(x.serverCpu).padStart(11)}  ${pct(x.loadCpu).padStart(4)}  ${pct(x.otherCpu).padStart(6)}`;
     log(
-      `${name.padEnd(20)}  ${x.perSecond.toFixed(0).padStart(8)}  ${perRun.padEnd(20)}  ${(x.spread * 100).toFixed(1).padStart(5)}%  ${String(x.errors).padStart(6)}  ${x.serverMicros.toFixed(1).padStart(14)}  ${cpu}`,
+      `${name.padEnd(20)}  ${x.perSecond.toFixed(0).padStart(8)}  ${perRun.padEnd(width)}  ${(x.spread * 100).toFixed(1).padStart(5)}%  ${String(x.errors).padStart(6)}  ${x.serverMicros.toFixed(1).padStart(14)}  ${cpu}`,
     );
   }
   log("(server µs/resp: server CPU time per response; cpu: share of one core over the measured window;");
@@ -290,6 +305,8 @@ if (args.json) {
     log(`\nINVALID: ${nodeSummary.errors + bareSummary.errors} request(s) failed, so the figures do not count:`);
     for (const e of [...nodeSummary.errorSamples, ...bareSummary.errorSamples]) log(`  ${e}`);
   }
-  log(`\nnode / bare Fastify: ${ratio.toFixed(3)} (target ≥ 0.6)${valid ? "" : " INVALID"}`);
+  log(
+    `\nnode / bare Fastify: ${ratio.toFixed(3)} (target ≥ 0.6)${valid ? "" : " INVALID"}; run by run: ${pairRatios.map((r) => r.toFixed(3)).join(", ")}`,
+  );
 }
 if (!valid) process.exitCode = 1;
