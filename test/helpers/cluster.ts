@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Kzg } from "@cellar/kzg";
 import { StorageNode } from "@cellar/node";
-import { buildNodeSet, type NodeRecord } from "@cellar/protocol";
+import { type AttestationDomain, buildNodeSet, type NodeRecord } from "@cellar/protocol";
 
 export const TEST_DOMAIN = { chainId: 31337n, inbox: Uint8Array.from({ length: 20 }, (_, i) => i + 1) };
 
@@ -14,11 +14,13 @@ export interface Cluster {
 }
 
 /** N storage nodes in this process, each with its own key and LMDB directory, on loopback port 0. */
-export async function startCluster(n: number, kzg: Pick<Kzg, "verifyCellProofBatchAsync">): Promise<Cluster> {
+export async function startCluster(
+  n: number,
+  kzg: Pick<Kzg, "verifyCellProofBatchAsync">,
+  domain: AttestationDomain = TEST_DOMAIN,
+): Promise<Cluster> {
   const dirs = Array.from({ length: n }, () => mkdtempSync(join(tmpdir(), "cellar-cluster-")));
-  const nodes = dirs.map(
-    (dataDir) => new StorageNode({ dataDir, domain: TEST_DOMAIN, scrubIntervalMs: 3_600_000 }, { kzg }),
-  );
+  const nodes = dirs.map((dataDir) => new StorageNode({ dataDir, domain, scrubIntervalMs: 3_600_000 }, { kzg }));
   await Promise.all(nodes.map((node) => node.start()));
   const set = buildNodeSet(nodes.map((node) => ({ publicKey: node.identity.publicKey, url: node.url })));
   for (const node of nodes) node.setNodes(set);

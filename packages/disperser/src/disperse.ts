@@ -9,6 +9,7 @@ import {
   meetsQuorum,
   type NodeRecord,
   quorumSize,
+  registrySlots,
 } from "@cellar/protocol";
 import { DisperserError } from "./errors.js";
 
@@ -100,5 +101,9 @@ export async function disperse(batch: EncodedBatch, options: DisperseOptions): P
       },
     );
   }
-  return { certificate: buildCertificate(manifest.root, signatures, nodes.length), results: [...results], settled };
+  return {
+    certificate: buildCertificate(manifest.root, signatures, registrySlots(nodes)),
+    results: [...results],
+    settled,
+  };
 }

@@ -27,8 +27,9 @@ export interface CertificateJson {
 /** Default quorum: at least two thirds of the registered nodes. */
 export const DEFAULT_QUORUM = 2 / 3;
 
-export function signerBitmap(indexes: readonly number[], nodeCount: number): Uint8Array {
-  const bitmap = new Uint8Array(Math.ceil(nodeCount / 8));
+/** The bitmap of `indexes`, at least ceil(slots / 8) bytes long (longer if an index needs it). */
+export function signerBitmap(indexes: readonly number[], slots: number): Uint8Array {
+  const bitmap = new Uint8Array(Math.ceil(Math.max(slots, ...indexes.map((i) => i + 1)) / 8));
   for (const i of indexes) bitmap[i >> 3] = (bitmap[i >> 3] as number) | (1 << (i & 7));
   return bitmap;
 }
@@ -68,17 +69,17 @@ export function meetsQuorum(
   );
 }
 
-/** Aggregates attestations (registry index → 96-byte signature) into a certificate. */
+/** Aggregates attestations (registry index → 96-byte signature) into a certificate over `slots` bitmap positions. */
 export function buildCertificate(
   root: Uint8Array,
   signatures: ReadonlyMap<number, Uint8Array>,
-  nodeCount: number,
+  slots: number,
 ): Certificate {
   const indexes = [...signatures.keys()].sort((a, b) => a - b);
   if (indexes.length === 0)
     throw new ProtocolError("CELLAR_ERR_PROTOCOL_INVALID_CERTIFICATE", "no signatures to aggregate");
   const aggregate = aggregateSignatures(indexes.map((i) => parseSignature(signatures.get(i) as Uint8Array)));
-  return { root, signerBitmap: signerBitmap(indexes, nodeCount), signature: aggregate.toBytes() };
+  return { root, signerBitmap: signerBitmap(indexes, slots), signature: aggregate.toBytes() };
 }
 
 /**
@@ -93,14 +94,15 @@ export function checkCertificate(
   options: { quorum?: number; replication?: number } = {},
 ): string | null {
   const signers = signersOf(certificate.signerBitmap);
-  if (signers.some((i) => i >= nodes.length)) return "a signer index is not in the node set";
+  const byIndex = new Map(nodes.map((n) => [n.index, n]));
+  if (signers.some((i) => !byIndex.has(i))) return "a signer index is not in the node set";
   if (signers.length < quorumSize(nodes.length, options.quorum))
     return `${signers.length} signers, quorum is ${quorumSize(nodes.length, options.quorum)}`;
   if (coveredColumns(nodes, signers, options.replication) < DATA_COLUMNS)
     return "the signers keep fewer than 64 distinct columns";
   let keys: PublicKey[];
   try {
-    keys = signers.map((i) => parsePublicKey((nodes[i] as NodeRecord).publicKey));
+    keys = signers.map((i) => parsePublicKey((byIndex.get(i) as NodeRecord).publicKey));
     const ok = fastAggregateVerify(
       attestationMessage(domain, certificate.root),
       keys,

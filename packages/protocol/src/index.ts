@@ -50,4 +50,12 @@ export {
   proofOfPossession,
   verifyProofOfPossession,
 } from "./keys.js";
-export { buildNodeSet, type NodeRecord, type NodeSetJson, nodeSetToJson, parseNodeSet } from "./node-set.js";
+export {
+  buildNodeSet,
+  MAX_NODES,
+  type NodeRecord,
+  type NodeSetJson,
+  nodeSetToJson,
+  parseNodeSet,
+  registrySlots,
+} from "./node-set.js";

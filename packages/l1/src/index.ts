@@ -1,0 +1,34 @@
+/**
+ * Cellar on Ethereum: the node registry and batch inbox contracts (compiled from `contracts/` at
+ * build time), and the viem-based client that deploys them, registers nodes, reads the node set,
+ * settles certified batches, watches recorded ones and checks KZG openings on chain. `startAnvil`
+ * runs a local L1 for tests and devnets.
+ *
+ * @packageDocumentation
+ */
+export { type Anvil, type AnvilOptions, anvilBinary, startAnvil } from "./anvil.js";
+export { type Address, type L1Connection, type L1Signer, publicClient, revertReason } from "./chain.js";
+export {
+  cellarInboxAbi,
+  cellarRegistryAbi,
+  type Deployment,
+  deployContracts,
+  deregisterNode,
+  isRecorded,
+  type Mined,
+  type NodeKey,
+  type Opening,
+  type PostedBatch,
+  postedBatches,
+  readNodeSet,
+  readRegistry,
+  recordedBatch,
+  registerNode,
+  type Settlement,
+  settleBatch,
+  verifyOpeningOnChain,
+  watchBatches,
+} from "./contracts.js";
+export { L1_ERROR_CODES, L1Error, type L1ErrorCode } from "./errors.js";
+export { SOLC_VERSION } from "./generated/contracts.js";
+export { compressedPublicKey, uncompressedPublicKey, uncompressedSignature } from "./points.js";
