@@ -47,7 +47,6 @@ const signer = { rpcUrl: anvil.rpcUrl, privateKey: account.privateKey };
 const wallet = createWalletClient({
   account: privateKeyToAccount(account.privateKey),
   transport: http(anvil.rpcUrl),
-  chain: null,
 });
 const hash = await wallet.sendTransaction({
   to: `0x${"ca".repeat(20)}`,

@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
-import { type NodeRecord, parseNodeSet } from "@cellar/protocol";
+import { type Address, readNodeSet } from "@cellar/l1";
+import { type NodeRecord, nodeSetToJson, parseNodeSet } from "@cellar/protocol";
 import { CliError } from "./errors.js";
 
 /** Reads a node set file (`{nodes: [{publicKey, url}]}`), with one-line errors. */
@@ -30,4 +31,68 @@ export function parseChainId(value: string): bigint {
   } catch {
     throw new CliError("CELLAR_ERR_CLI_INPUT", `--chain-id must be an integer, got ${value}`);
   }
+}
+
+/** Where a server or client takes its node set from: a file (`--nodes`) or the L1 registry (`--rpc` + `--registry`). */
+export interface NodeSetFlags {
+  readonly nodes?: string | undefined;
+  readonly rpc?: string | undefined;
+  readonly registry?: string | undefined;
+}
+
+/** Whether the flags name a node set at all. */
+export function hasNodeSet(flags: NodeSetFlags): boolean {
+  return flags.nodes !== undefined || flags.registry !== undefined;
+}
+
+/** Reads the node set the flags name: the registry's active nodes when --registry is given, else the file. */
+export async function loadNodeSet(flags: NodeSetFlags): Promise<NodeRecord[]> {
+  if (flags.registry !== undefined) {
+    if (flags.rpc === undefined)
+      throw new CliError("CELLAR_ERR_CLI_INPUT", "--registry needs --rpc (the L1 JSON-RPC URL) to read it");
+    return readNodeSet({ rpcUrl: flags.rpc, registry: flags.registry as Address });
+  }
+  if (flags.nodes === undefined)
+    throw new CliError("CELLAR_ERR_CLI_INPUT", "no node set: give --nodes FILE or --rpc URL --registry ADDRESS");
+  return readNodeSetFile(flags.nodes);
+}
+
+/**
+ * Keeps a server's node set current: SIGHUP reads it again, and with --registry the registry is
+ * polled every `pollMs` (nodes that register or leave take effect without a restart). `apply` is
+ * called only when the set changed. Returns the function that stops watching.
+ */
+export function watchNodeSet(
+  flags: NodeSetFlags,
+  current: readonly NodeRecord[] | undefined,
+  apply: (nodes: NodeRecord[]) => void,
+  logger: { info(obj: object, msg: string): void; error(obj: object, msg: string): void },
+  pollMs = 5000,
+): () => void {
+  let last = current ? JSON.stringify(nodeSetToJson(current)) : "";
+  let busy = false;
+  const refresh = (why: string) => {
+    if (busy || !hasNodeSet(flags)) return;
+    busy = true;
+    loadNodeSet(flags)
+      .then((nodes) => {
+        const key = JSON.stringify(nodeSetToJson(nodes));
+        if (key === last) return;
+        last = key;
+        apply(nodes);
+        logger.info({ nodes: nodes.length, why }, "node set reloaded");
+      })
+      .catch((err: unknown) => logger.error({ err, why }, "node set reload failed; keeping the old one"))
+      .finally(() => {
+        busy = false;
+      });
+  };
+  const onHup = () => refresh("SIGHUP");
+  process.on("SIGHUP", onHup);
+  const timer = flags.registry !== undefined ? setInterval(() => refresh("registry"), pollMs) : undefined;
+  timer?.unref();
+  return () => {
+    process.off("SIGHUP", onHup);
+    if (timer) clearInterval(timer);
+  };
 }

@@ -39,3 +39,30 @@ export const logLevelOption = () =>
 
 export const nodesOption = (note = "") =>
   new Option("--nodes <file>", `node set JSON {nodes: [{publicKey, url}]}${note}`).env("CELLAR_NODES");
+
+/** A devnet.json (written by `cellar devnet`) that client commands take their services from. */
+export const devnetOption = () =>
+  new Option("--devnet <file>", "devnet.json of a running `cellar devnet`: services and addresses come from it").env(
+    "CELLAR_DEVNET",
+  );
+
+/** The disperser a client talks to; without it, the devnet's or http://127.0.0.1:7000. */
+export const disperserOption = () =>
+  new Option("--disperser <url>", "disperser URL (default: the devnet's, else http://127.0.0.1:7000)").env(
+    "CELLAR_DISPERSER",
+  );
+
+/** The L1 JSON-RPC endpoint (node set, trusted roots, settlement). */
+export const rpcOption = () => new Option("--rpc <url>", "L1 JSON-RPC URL").env("CELLAR_RPC");
+
+/** The L1 node registry the node set is read from (instead of --nodes). */
+export const registryOption = () =>
+  new Option("--registry <address>", "read the node set from this L1 registry contract (with --rpc)").env(
+    "CELLAR_REGISTRY",
+  );
+
+/** The key of the L1 account that pays for transactions. */
+export const privateKeyOption = () =>
+  new Option("--private-key <hex>", "L1 account key that signs and pays (0x + 64 hex digits)").env(
+    "CELLAR_PRIVATE_KEY",
+  );

@@ -49,6 +49,7 @@ export class LightNode {
   readonly app: FastifyInstance;
   readonly registry = new Registry();
   readonly #opts: LightNodeOptions;
+  #nodes: readonly NodeRecord[];
   readonly #kzg: LightNodeModules["kzg"];
   readonly #client: NodeClient;
   readonly #batches = new Map<string, Tracked>();
@@ -62,6 +63,7 @@ export class LightNode {
     samplesFor(opts.target ?? DEFAULT_TARGET);
     if (opts.nodes.length === 0) throw new LightError("CELLAR_ERR_LIGHT_BAD_REQUEST", "a light node needs a node set");
     this.#opts = opts;
+    this.#nodes = opts.nodes;
     this.#kzg = modules.kzg;
     this.#client = new NodeClient({ timeoutMs: opts.nodeTimeoutMs ?? 5000, attempts: 1 });
     collectDefaultMetrics({ register: this.registry, prefix: "cellar_light_" });
@@ -119,7 +121,7 @@ export class LightNode {
         const root = this.#root(request.params.id);
         const certificate = request.body?.certificate;
         if (certificate !== undefined) {
-          const trusted = trustCertificate(parseCertificate(certificate), this.#opts.nodes, this.#opts.domain, {
+          const trusted = trustCertificate(parseCertificate(certificate), this.#nodes, this.#opts.domain, {
             replication: this.#opts.replication ?? DEFAULT_REPLICATION,
           });
           if (!bytesEqual(trusted, root))
@@ -171,6 +173,16 @@ export class LightNode {
     };
   }
 
+  /** Replaces the node set (read again from a file or the L1 registry); later rounds use it. */
+  setNodes(nodes: readonly NodeRecord[]): void {
+    if (nodes.length === 0) throw new LightError("CELLAR_ERR_LIGHT_BAD_REQUEST", "a light node needs a node set");
+    this.#nodes = nodes;
+  }
+
+  get nodes(): readonly NodeRecord[] {
+    return this.#nodes;
+  }
+
   /** Starts tracking a trusted root (idempotent); the first round starts at once. */
   track(root: Uint8Array): Tracked {
     const key = toHex(root);
@@ -189,7 +201,7 @@ export class LightNode {
     let result: SampleResult;
     try {
       result = await sampleBatch(tracked.root, {
-        nodes: this.#opts.nodes,
+        nodes: this.#nodes,
         replication: this.#opts.replication ?? DEFAULT_REPLICATION,
         client: this.#client,
         kzg: this.#kzg,

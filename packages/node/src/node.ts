@@ -107,6 +107,11 @@ export class StorageNode {
     return this.#custody;
   }
 
+  /** The node set custody is computed from. */
+  get nodes(): readonly NodeRecord[] {
+    return this.#nodes;
+  }
+
   /** Replaces the node set (from a reloaded file or the L1 registry) and recomputes custody. */
   setNodes(nodes: readonly NodeRecord[]): void {
     const self = this.identity;

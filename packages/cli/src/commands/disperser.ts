@@ -2,13 +2,12 @@ import { buildDisperserApp, Disperser } from "@cellar/disperser";
 import { sharedKzg } from "@cellar/kzg";
 import { fromHex } from "@cellar/utils";
 import pino from "pino";
-import { parseChainId, readNodeSetFile } from "../config.js";
+import { loadNodeSet, type NodeSetFlags, parseChainId, watchNodeSet } from "../config.js";
 import type { Io } from "../output.js";
 
-export interface DisperserCommandOptions {
+export interface DisperserCommandOptions extends NodeSetFlags {
   readonly host: string;
   readonly port: number;
-  readonly nodes: string;
   readonly replication: number;
   readonly quorum: number;
   readonly chainId: string;
@@ -22,12 +21,15 @@ export interface DisperserCommandOptions {
   readonly light?: string[];
 }
 
-/** `cellar disperser`: the rollup-facing server, until SIGINT or SIGTERM; SIGHUP reloads the node set. */
+/**
+ * `cellar disperser`: the rollup-facing server, until SIGINT or SIGTERM. The node set comes from
+ * --nodes (SIGHUP reloads it) or the L1 registry (--rpc, --registry; polled for changes).
+ */
 export async function disperserCommand(options: DisperserCommandOptions, io: Io): Promise<void> {
   const logger = pino({ level: options.logLevel, base: { role: "disperser" } }, pino.destination(2));
   const disperser = new Disperser(
     {
-      nodes: await readNodeSetFile(options.nodes),
+      nodes: await loadNodeSet(options),
       domain: { chainId: parseChainId(options.chainId), inbox: fromHex(options.inbox, 20, "--inbox") },
       replication: options.replication,
       quorum: options.quorum,
@@ -46,23 +48,12 @@ export async function disperserCommand(options: DisperserCommandOptions, io: Io)
       ? `${JSON.stringify(ready)}\n`
       : `cellar disperser listening on ${url} with ${ready.nodes} storage nodes\n`,
   );
+  const unwatch = watchNodeSet(options, disperser.nodes, (nodes) => disperser.setNodes(nodes), logger);
   await new Promise<void>((resolve) => {
-    const reload = () => {
-      readNodeSetFile(options.nodes)
-        .then((nodes) => {
-          disperser.setNodes(nodes);
-          logger.info({ nodes: nodes.length }, "node set reloaded");
-        })
-        .catch((err: unknown) => logger.error({ err }, "node set reload failed; keeping the old one"));
-    };
-    const stop = () => {
-      process.off("SIGHUP", reload);
-      resolve();
-    };
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-    process.on("SIGHUP", reload);
+    process.once("SIGINT", () => resolve());
+    process.once("SIGTERM", () => resolve());
   });
+  unwatch();
   await app.close();
   await disperser.close();
 }

@@ -2,15 +2,14 @@ import { sharedKzg } from "@cellar/kzg";
 import { StorageNode } from "@cellar/node";
 import { fromHex, toHex } from "@cellar/utils";
 import pino from "pino";
-import { parseChainId, readNodeSetFile } from "../config.js";
+import { hasNodeSet, loadNodeSet, type NodeSetFlags, parseChainId, watchNodeSet } from "../config.js";
 import type { Io } from "../output.js";
 
-export interface NodeCommandOptions {
+export interface NodeCommandOptions extends NodeSetFlags {
   readonly data: string;
   readonly host: string;
   readonly port: number;
   readonly key?: string;
-  readonly nodes?: string;
   readonly replication: number;
   readonly chainId: string;
   readonly inbox: string;
@@ -22,7 +21,9 @@ export interface NodeCommandOptions {
 }
 
 /**
- * `cellar node`: runs a storage node until SIGINT or SIGTERM. SIGHUP re-reads the node set file.
+ * `cellar node`: runs a storage node until SIGINT or SIGTERM. The node set comes from --nodes
+ * (SIGHUP re-reads it) or the L1 registry (--rpc, --registry; polled, so registrations and
+ * departures change custody without a restart).
  * Stdout gets one line when the node listens (JSON with --json); logs go to stderr as JSON.
  */
 export async function nodeCommand(options: NodeCommandOptions, io: Io): Promise<void> {
@@ -34,7 +35,7 @@ export async function nodeCommand(options: NodeCommandOptions, io: Io): Promise<
       host: options.host,
       port: options.port,
       ...(options.key === undefined ? {} : { keyFile: options.key }),
-      ...(options.nodes === undefined ? {} : { nodes: await readNodeSetFile(options.nodes) }),
+      ...(hasNodeSet(options) ? { nodes: await loadNodeSet(options) } : {}),
       replication: options.replication,
       domain: { chainId, inbox: fromHex(options.inbox, 20, "--inbox") },
       maxBlobs: options.maxBlobs,
@@ -56,24 +57,23 @@ export async function nodeCommand(options: NodeCommandOptions, io: Io): Promise<
       ? `${JSON.stringify(ready)}\n`
       : `cellar node listening on ${url}\nnode id ${ready.nodeId}, keeping ${ready.custody} of 128 columns\n`,
   );
+  const unwatch = watchNodeSet(
+    options,
+    node.nodes,
+    (nodes) => {
+      node.setNodes(nodes);
+      logger.info({ custody: node.custody.size }, "custody recomputed");
+    },
+    logger,
+  );
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       logger.info({ signal }, "stopping");
-      process.off("SIGHUP", reload);
       resolve();
-    };
-    const reload = () => {
-      if (options.nodes === undefined) return;
-      readNodeSetFile(options.nodes)
-        .then((nodes) => {
-          node.setNodes(nodes);
-          logger.info({ nodes: nodes.length, custody: node.custody.size }, "node set reloaded");
-        })
-        .catch((err: unknown) => logger.error({ err }, "node set reload failed; keeping the old one"));
     };
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
-    process.on("SIGHUP", reload);
   });
+  unwatch();
   await node.stop();
 }

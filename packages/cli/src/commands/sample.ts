@@ -2,16 +2,23 @@ import { readFile } from "node:fs/promises";
 import { NodeClient } from "@cellar/client";
 import { rootFromBatchId } from "@cellar/codec";
 import { sharedKzg } from "@cellar/kzg";
-import { LightNode, sampleBatch, trustCertificate } from "@cellar/light";
+import { type Address, postedBatches, publicClient, recordedBatch, watchBatches } from "@cellar/l1";
+import { LightError, LightNode, sampleBatch, trustCertificate } from "@cellar/light";
 import { parseCertificate } from "@cellar/protocol";
-import { bytesEqual, fromHex } from "@cellar/utils";
+import { bytesEqual, fromHex, toHex } from "@cellar/utils";
 import pino from "pino";
-import { parseChainId, readNodeSetFile } from "../config.js";
+import { loadNodeSet, type NodeSetFlags, parseChainId, watchNodeSet } from "../config.js";
 import { CliError } from "../errors.js";
 import { type Io, printJson, progressBar } from "../output.js";
 
-export interface SampleCommandOptions {
-  readonly nodes: string;
+const ZERO_ADDRESS = `0x${"00".repeat(20)}`;
+
+/** Whether roots can be trusted from the L1 inbox: an RPC and a real inbox address are given. */
+function inboxOnL1(options: { rpc?: string | undefined; inbox: string }): boolean {
+  return options.rpc !== undefined && options.inbox.toLowerCase() !== ZERO_ADDRESS;
+}
+
+export interface SampleCommandOptions extends NodeSetFlags {
   readonly confidence: number;
   readonly certificate?: string;
   readonly chainId: string;
@@ -23,12 +30,22 @@ export interface SampleCommandOptions {
 
 /**
  * `cellar sample ID`: one sampling round against the storage nodes. The root comes from the id
- * the user gives (or from a certificate file, checked against the node set's keys); the manifest
- * is checked against it. Exit 0 only when the target confidence is reached.
+ * the user gives, checked against the L1 inbox when --rpc and --inbox name one (a root the inbox
+ * has not recorded is refused), or against a certificate file checked with the node set's keys;
+ * the manifest is checked against the root. Exit 0 only when the target confidence is reached.
  */
 export async function sampleCommand(id: string, options: SampleCommandOptions, io: Io): Promise<void> {
-  const nodes = await readNodeSetFile(options.nodes);
+  const nodes = await loadNodeSet(options);
   let root = rootFromBatchId(id);
+  if (inboxOnL1(options)) {
+    const recorded = await recordedBatch({ rpcUrl: options.rpc as string, inbox: options.inbox as Address, root });
+    if (recorded === null)
+      throw new LightError(
+        "CELLAR_ERR_LIGHT_UNTRUSTED_ROOT",
+        `the L1 inbox ${options.inbox} has not recorded batch ${id}`,
+        { inbox: options.inbox },
+      );
+  }
   if (options.certificate !== undefined) {
     let json: unknown;
     try {
@@ -82,8 +99,7 @@ export async function sampleCommand(id: string, options: SampleCommandOptions, i
   }
 }
 
-export interface LightCommandOptions {
-  readonly nodes: string;
+export interface LightCommandOptions extends NodeSetFlags {
   readonly host: string;
   readonly port: number;
   readonly confidence: number;
@@ -95,12 +111,16 @@ export interface LightCommandOptions {
   readonly json: boolean;
 }
 
-/** `cellar light`: a light node sampling the batches registered with it, until SIGINT/SIGTERM. */
+/**
+ * `cellar light`: a light node sampling the batches registered with it, until SIGINT/SIGTERM.
+ * With --rpc and --inbox it also samples every batch the L1 inbox records (its trusted roots),
+ * and with --registry it reads and follows the node set from the L1 registry.
+ */
 export async function lightCommand(options: LightCommandOptions, io: Io): Promise<void> {
   const logger = pino({ level: options.logLevel, base: { role: "light" } }, pino.destination(2));
   const light = new LightNode(
     {
-      nodes: await readNodeSetFile(options.nodes),
+      nodes: await loadNodeSet(options),
       domain: { chainId: parseChainId(options.chainId), inbox: fromHex(options.inbox, 20, "--inbox") },
       replication: options.replication,
       target: options.confidence,
@@ -109,6 +129,22 @@ export async function lightCommand(options: LightCommandOptions, io: Io): Promis
     { kzg: sharedKzg({ precompute: false }), logger },
   );
   const url = await light.listen(options.host, options.port);
+  const unwatchNodes = watchNodeSet(options, light.nodes, (nodes) => light.setNodes(nodes), logger);
+  let unwatchInbox = () => {};
+  if (inboxOnL1(options)) {
+    const l1 = { rpcUrl: options.rpc as string, inbox: options.inbox as Address };
+    // Batches recorded in about the last day (7,200 blocks) are sampled too, then every new one.
+    const head = await publicClient(l1.rpcUrl).getBlockNumber();
+    for (const batch of await postedBatches({ ...l1, fromBlock: head > 7200n ? head - 7200n : 0n }))
+      light.track(batch.root);
+    unwatchInbox = watchBatches(
+      { ...l1, onError: (err) => logger.error({ err }, "watching the L1 inbox failed; retrying") },
+      (batch) => {
+        logger.info({ root: toHex(batch.root), block: Number(batch.blockNumber) }, "batch recorded on L1");
+        light.track(batch.root);
+      },
+    );
+  }
   io.stdout.write(
     options.json ? `${JSON.stringify({ event: "listening", url })}\n` : `cellar light listening on ${url}\n`,
   );
@@ -116,5 +152,7 @@ export async function lightCommand(options: LightCommandOptions, io: Io): Promis
     process.once("SIGINT", () => resolve());
     process.once("SIGTERM", () => resolve());
   });
+  unwatchInbox();
+  unwatchNodes();
   await light.stop();
 }

@@ -1,0 +1,87 @@
+import { DisperserClient } from "@cellar/client";
+import { type Address, postedBatches, recordedBatch, settleBatch } from "@cellar/l1";
+import { parseCertificate } from "@cellar/protocol";
+import { fromHex } from "@cellar/utils";
+import { CliError } from "../errors.js";
+import { type Io, printJson } from "../output.js";
+
+export interface SettleOptions {
+  disperser: string;
+  rpc?: string;
+  inbox?: string;
+  privateKey?: string;
+  json: boolean;
+}
+
+/**
+ * `cellar settle ID`: takes the batch's certificate from the disperser and posts root, blob count,
+ * size and certificate to the L1 inbox, which checks the certificate on chain. A batch the inbox
+ * already holds is not posted again: its recording transaction is reported.
+ */
+export async function settleCommand(id: string, options: SettleOptions, io: Io): Promise<void> {
+  const rpcUrl = options.rpc as string;
+  const inbox = options.inbox as Address;
+  const client = new DisperserClient(options.disperser);
+  let batch: Awaited<ReturnType<DisperserClient["status"]>>;
+  try {
+    batch = await client.status(id);
+  } finally {
+    await client.close();
+  }
+  if (batch.status !== "certified" || !batch.certificate)
+    throw new CliError("CELLAR_ERR_CLI_INPUT", `batch ${batch.id} is not certified (status: ${batch.status})`, {
+      id: batch.id,
+      status: batch.status,
+    });
+  const root = fromHex(batch.root, 32, "root");
+  const certificate = parseCertificate(batch.certificate);
+
+  let result: { txHash: string; blockNumber: bigint; gasUsed?: bigint; alreadyRecorded: boolean };
+  const recorded = await recordedBatch({ rpcUrl, inbox, root });
+  if (recorded) {
+    const events = await postedBatches({
+      rpcUrl,
+      inbox,
+      fromBlock: recorded.blockNumber,
+      toBlock: recorded.blockNumber,
+    });
+    const event = events.find((e) => Buffer.from(e.root).equals(root));
+    result = { txHash: event?.txHash ?? "", blockNumber: recorded.blockNumber, alreadyRecorded: true };
+  } else {
+    const mined = await settleBatch({
+      rpcUrl,
+      privateKey: options.privateKey as `0x${string}`,
+      inbox,
+      root,
+      blobCount: batch.blobs.length,
+      size: batch.size,
+      certificate,
+    });
+    result = { ...mined, alreadyRecorded: false };
+  }
+  const summary = {
+    id: batch.id,
+    root: batch.root,
+    inbox,
+    txHash: result.txHash,
+    blockNumber: Number(result.blockNumber),
+    ...(result.gasUsed === undefined ? {} : { gasUsed: Number(result.gasUsed) }),
+    alreadyRecorded: result.alreadyRecorded,
+    signers: certificate.signerBitmap.reduce((n, b) => n + b.toString(2).replaceAll("0", "").length, 0),
+  };
+  if (options.json) {
+    printJson(io, summary);
+    return;
+  }
+  io.stdout.write(
+    [
+      `${result.alreadyRecorded ? "already settled" : "settled"}: batch ${batch.id}`,
+      `root         ${batch.root}`,
+      `inbox        ${inbox}`,
+      `tx           ${result.txHash}`,
+      `block        ${summary.blockNumber}`,
+      ...(summary.gasUsed === undefined ? [] : [`gas          ${summary.gasUsed}`]),
+      "",
+    ].join("\n"),
+  );
+}
