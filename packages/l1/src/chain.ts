@@ -4,7 +4,9 @@ import {
   ContractFunctionRevertedError,
   createPublicClient,
   createWalletClient,
+  decodeErrorResult,
   defineChain,
+  ExecutionRevertedError,
   type Hex,
   HttpRequestError,
   http,
@@ -16,6 +18,7 @@ import {
 } from "viem";
 import { type PrivateKeyAccount, privateKeyToAccount } from "viem/accounts";
 import { L1Error } from "./errors.js";
+import { cellarInboxAbi, cellarRegistryAbi } from "./generated/contracts.js";
 
 export type Address = `0x${string}`;
 
@@ -73,14 +76,28 @@ export function checkAddress(value: string, what: string): Address {
   return value as Address;
 }
 
+const format = (name: string, args: readonly unknown[] = []) =>
+  `${name}(${args.map((a) => (typeof a === "bigint" ? a.toString() : String(a))).join(", ")})`;
+
 /** The contract error a call reverted with, as `Name(arg, …)`, or null when it was not a revert. */
 export function revertReason(err: unknown): string | null {
   if (!(err instanceof BaseError)) return null;
   const revert = err.walk((e) => e instanceof ContractFunctionRevertedError);
-  if (!(revert instanceof ContractFunctionRevertedError)) return null;
-  const name = revert.data?.errorName ?? revert.reason ?? "unknown";
-  const args = (revert.data?.args ?? []).map((a) => (typeof a === "bigint" ? a.toString() : String(a)));
-  return `${name}(${args.join(", ")})`;
+  if (revert instanceof ContractFunctionRevertedError)
+    return format(revert.data?.errorName ?? revert.reason ?? "unknown", revert.data?.args);
+  // A revert outside a contract call (a deployment's constructor): decode the raw error data.
+  const raw = err.walk((e) => typeof (e as { data?: unknown }).data === "string");
+  const data = (raw as { data?: string } | null)?.data;
+  if (raw instanceof ExecutionRevertedError || (typeof data === "string" && /^0x[0-9a-f]{8}/i.test(data))) {
+    if (typeof data !== "string") return "reverted()";
+    try {
+      const decoded = decodeErrorResult({ abi: [...cellarRegistryAbi, ...cellarInboxAbi], data: data as Hex });
+      return format(decoded.errorName, decoded.args);
+    } catch {
+      return `reverted(${data.slice(0, 10)})`;
+    }
+  }
+  return null;
 }
 
 /** Runs an RPC call, mapping transport failures to CELLAR_ERR_L1_RPC and reverts to CELLAR_ERR_L1_REVERTED. */

@@ -333,3 +333,25 @@ t.test("a node that leaves keeps its index; its bit no longer counts", async (t)
   const mined = await post(cert([0, 2, 3, 4]));
   t.ok(mined.blockNumber > 0n, "four of the five active nodes certify (the non-signer's key is subtracted)");
 });
+
+t.test("an operator changes its node's URL; a quorum above one is refused at deployment", async (t) => {
+  const { publicClient: client, cellarRegistryAbi: abi } = { publicClient, cellarRegistryAbi };
+  const { createWalletClient, http } = await import("viem");
+  const { privateKeyToAccount } = await import("viem/accounts");
+  const wallet = createWalletClient({ account: privateKeyToAccount(owner.privateKey), transport: http(anvil.rpcUrl) });
+  const hash = await wallet.writeContract({
+    address: registry,
+    abi,
+    functionName: "setUrl",
+    args: [1n, "https://node-1.example:7100"],
+    chain: null,
+  });
+  await client(anvil.rpcUrl).waitForTransactionReceipt({ hash });
+  const slots = await readRegistry({ rpcUrl: anvil.rpcUrl, registry });
+  t.equal(slots[1]?.url, "https://node-1.example:7100");
+  await t.rejects(
+    deployContracts({ ...signer, registry, quorumNumerator: 3, quorumDenominator: 2 }),
+    { code: "CELLAR_ERR_L1_REVERTED", message: /InvalidQuorum\(\)/ },
+    "a quorum of 3/2 cannot be met",
+  );
+});
