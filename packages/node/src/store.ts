@@ -96,7 +96,9 @@ export class CellStore {
 
   /** One cell and proof (2096 bytes); a value whose crc32 does not match is reported, not served. */
   getCell(root: Uint8Array, blob: number, column: number): CellRead {
-    const value = this.#cells.getBinary(cellKey(root, blob, column));
+    // getBinaryFast answers a view of a shared buffer that the next read overwrites: the checksum
+    // is checked in place and the entry copied out once, before any other read of this store.
+    const value = this.#cells.getBinaryFast(cellKey(root, blob, column));
     if (value === undefined) return { ok: false, reason: "missing" };
     if (value.length !== VALUE_BYTES || crc32(value.subarray(4)) !== value.readUInt32BE(0)) {
       return { ok: false, reason: "corrupt" };
