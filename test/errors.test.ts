@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BENCH_ERROR_CODES, BenchError, reportFormatFor, resolveBenchOptions } from "@cellar/bench";
-import { CLI_ERROR_CODES, CliError } from "@cellar/cli";
+import { CLI_ERROR_CODES, CliError, demoCheck, spawnServer } from "@cellar/cli";
 import { CLIENT_ERROR_CODES, ClientError, DisperserClient, NodeClient, retrieveBatch } from "@cellar/client";
 import {
   batchIdFromRoot,
@@ -31,6 +31,7 @@ import {
   decodeAltDaCommitment,
 } from "@cellar/disperser";
 import { createKzg, KZG_ERROR_CODES, KzgError } from "@cellar/kzg";
+import { deployContracts, L1_ERROR_CODES, L1Error, readNodeSet, startAnvil, verifyOpeningOnChain } from "@cellar/l1";
 import { LIGHT_ERROR_CODES, LightError, LightNode, sampleBatch, samplesFor, trustCertificate } from "@cellar/light";
 import { NODE_ERROR_CODES, NodeError, readKeyFile, StorageNode } from "@cellar/node";
 import { BYTES_PER_CELL, MAX_BATCH_BYTES } from "@cellar/params";
@@ -194,6 +195,14 @@ const table: [code: string, kind: ErrorClass, trigger: Trigger][] = [
   ],
   ["CELLAR_ERR_CLI_OUTPUT_EXISTS", CliError, () => cliError(["encode", join(scratch, "x.bin"), "-o", scratch])],
   ["CELLAR_ERR_CLI_BATCH_DIR", CliError, () => cliError(["decode", scratch, "-o", join(scratch, "f")])],
+  // `cellar node` without --data exits (usage) before its ready line.
+  ["CELLAR_ERR_CLI_DEVNET_START", CliError, () => spawnServer({ args: ["node", "--port", "0"] })],
+  [
+    "CELLAR_ERR_CLI_DEVNET_FILE",
+    CliError,
+    () => cliError(["post", join(scratch, "x.bin"), "--devnet", join(scratch, "no-devnet.json")]),
+  ],
+  ["CELLAR_ERR_CLI_DEMO_CHECK", CliError, () => demoCheck(false, "the batch read back differs")],
   ["CELLAR_ERR_PROTOCOL_INVALID_KEY", ProtocolError, () => parsePublicKey(new Uint8Array(3))],
   ["CELLAR_ERR_PROTOCOL_INVALID_NODE_SET", ProtocolError, () => parseNodeSet({ nodes: "none" })],
   [
@@ -309,6 +318,36 @@ const table: [code: string, kind: ErrorClass, trigger: Trigger][] = [
     () => new LightNode({ nodes: [], domain: { chainId: 1n, inbox: new Uint8Array(20) } }, { kzg }),
   ],
   ["CELLAR_ERR_LIGHT_NOT_FOUND", LightError, () => lightError(`/v1/batches/0x${"cd".repeat(32)}/availability`)],
+  ["CELLAR_ERR_L1_ANVIL", L1Error, () => startAnvil({ timeoutMs: 1 })],
+  ["CELLAR_ERR_L1_RPC", L1Error, () => readNodeSet({ rpcUrl: "http://127.0.0.1:1", registry: `0x${"11".repeat(20)}` })],
+  ["CELLAR_ERR_L1_INVALID_INPUT", L1Error, () => readNodeSet({ rpcUrl: "http://127.0.0.1:1", registry: "0x12" })],
+  [
+    "CELLAR_ERR_L1_REVERTED",
+    L1Error,
+    async () => {
+      const anvil = await startAnvil();
+      try {
+        const { inbox } = await deployContracts({
+          rpcUrl: anvil.rpcUrl,
+          privateKey: (anvil.accounts[0] as { privateKey: `0x${string}` }).privateKey,
+        });
+        const zeros = (n: number) => new Uint8Array(n);
+        await verifyOpeningOnChain({
+          rpcUrl: anvil.rpcUrl,
+          inbox,
+          root: zeros(32),
+          blobIndex: 0,
+          merkleProof: [],
+          commitment: zeros(48),
+          z: zeros(32),
+          y: zeros(32),
+          proof: zeros(48),
+        });
+      } finally {
+        await anvil.stop();
+      }
+    },
+  ],
   [
     "CELLAR_ERR_CLI_NOT_AVAILABLE",
     CliError,
@@ -367,6 +406,7 @@ t.test("every exported code is in the table, once", async (t) => {
     ...CLIENT_ERROR_CODES,
     ...DISPERSER_ERROR_CODES,
     ...LIGHT_ERROR_CODES,
+    ...L1_ERROR_CODES,
     ...BENCH_ERROR_CODES,
     ...CLI_ERROR_CODES,
   ];

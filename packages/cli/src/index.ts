@@ -8,8 +8,46 @@
  * const code = await main(["encode", "batch.bin", "-o", "out/"], process);
  * ```
  *
+ * `startDevnet` runs a whole local network as child processes (what `cellar devnet` does) and
+ * `runDemo` the whole flow once on a throwaway one (what `cellar demo` does):
+ *
+ * ```ts
+ * import { startDevnet } from "@cellar/cli";
+ * const devnet = await startDevnet({ dir: "devnet", nodes: 8 });
+ * console.log(devnet.info.disperser.url); // also in devnet/devnet.json
+ * await devnet.stop();
+ * ```
+ *
  * @packageDocumentation
  */
+
+export {
+  CELLAR_BIN,
+  type ChildServer,
+  freePorts,
+  isAlive,
+  type SpawnServerOptions,
+  spawnServer,
+} from "./devnet/children.js";
+export {
+  DEFAULT_DEMO_BYTES,
+  type DemoOptions,
+  type DemoReport,
+  type DemoStep,
+  demoCheck,
+  runDemo,
+} from "./devnet/demo.js";
+export { DEFAULT_DEVNET_NODES, type Devnet, type DevnetOptions, startDevnet } from "./devnet/devnet.js";
+export {
+  DEVNET_FILE,
+  type DevnetInfo,
+  type DevnetNode,
+  type DevnetService,
+  readDevnetFile,
+  writeDevnetFile,
+} from "./devnet/devnet-file.js";
+export { type Anvil, cellarL1, type L1 } from "./devnet/l1.js";
+export { withDevnet } from "./devnet/use-devnet.js";
 export { CLI_ERROR_CODES, CliError, type CliErrorCode, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./errors.js";
 export type { Io } from "./output.js";
 export { main, VERSION } from "./program.js";

@@ -2,22 +2,32 @@ import { availableParallelism } from "node:os";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { benchCommand, parseMib, parseReportPath, parseWorkerList } from "./commands/bench.js";
 import { decodeCommand } from "./commands/decode.js";
+import { demoCommand } from "./commands/demo.js";
+import { devnetCommand } from "./commands/devnet.js";
 import { disperserCommand } from "./commands/disperser.js";
 import { encodeCommand } from "./commands/encode.js";
 import { keygenCommand } from "./commands/keygen.js";
 import { nodeCommand } from "./commands/node.js";
 import { getCommand, postCommand } from "./commands/post.js";
 import { lightCommand, sampleCommand } from "./commands/sample.js";
+import { settleCommand } from "./commands/settle.js";
+import type { NodeSetFlags } from "./config.js";
+import { withDevnet } from "./devnet/use-devnet.js";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./errors.js";
 import {
   chainIdOption,
+  devnetOption,
+  disperserOption,
   hostOption,
   inboxOption,
   logLevelOption,
   nodesOption,
   portOption,
   positiveInt,
+  privateKeyOption,
+  registryOption,
   replicationOption,
+  rpcOption,
 } from "./options.js";
 import { describeError, type Io } from "./output.js";
 
@@ -54,6 +64,17 @@ const concurrencyOption = () =>
   new Option("--concurrency <n>", `blobs processed at once (default: ${availableParallelism()}, the core count)`)
     .argParser(positiveInt)
     .env("CELLAR_CONCURRENCY");
+
+/** A server or sampler needs --nodes or --registry (with --rpc): usage error (exit 2) otherwise. */
+async function needNodeSet<T extends NodeSetFlags>(options: T, command: Command): Promise<T> {
+  if (options.nodes === undefined && options.registry === undefined)
+    command.error(`${command.name()} needs a node set: --nodes FILE, or --rpc URL --registry ADDRESS`, {
+      exitCode: EXIT_USAGE,
+    });
+  if (options.registry !== undefined && options.rpc === undefined)
+    command.error(`${command.name()}: --registry needs --rpc URL`, { exitCode: EXIT_USAGE });
+  return options;
+}
 
 function buildProgram(io: Io, run: (work: Promise<void>) => void): Command {
   const program = new Command("cellar")
@@ -117,6 +138,8 @@ Examples:
     .addOption(portOption(7100))
     .addOption(new Option("--key <file>", "BLS key file to use instead of DIR/node.key").env("CELLAR_KEY"))
     .addOption(nodesOption(" (default: this node alone); SIGHUP reloads it"))
+    .addOption(rpcOption())
+    .addOption(registryOption())
     .addOption(replicationOption())
     .addOption(chainIdOption("attestations are"))
     .addOption(inboxOption("attestations are"))
@@ -139,6 +162,8 @@ Examples:
 Examples:
   $ cellar node --data ./node1                               a one-node network on 127.0.0.1:7100
   $ cellar node --data ./node1 --port 7101 --nodes nodes.json a node of a registered set
+  $ cellar node --data ./node1 --rpc http://127.0.0.1:8545 --registry 0x… --chain-id 31337 --inbox 0x…
+                                                             node set from the L1 registry, followed live
   $ CELLAR_DATA=./node1 cellar node --json                   configuration from the environment
 
 Logs go to stderr as JSON lines; metrics are at GET /metrics.`,
@@ -150,7 +175,9 @@ Logs go to stderr as JSON lines; metrics are at GET /metrics.`,
     .description(
       "run the disperser: encode posted batches, disperse to storage nodes, certify, serve reads and OP alt-DA",
     )
-    .addOption(nodesOption("; SIGHUP reloads it").makeOptionMandatory())
+    .addOption(nodesOption("; SIGHUP reloads it"))
+    .addOption(rpcOption())
+    .addOption(registryOption())
     .addOption(hostOption())
     .addOption(portOption(7000))
     .addOption(replicationOption())
@@ -190,39 +217,54 @@ Logs go to stderr as JSON lines; metrics are at GET /metrics.`,
 Examples:
   $ cellar disperser --nodes nodes.json                 rollup API on 127.0.0.1:7000
   $ cellar disperser --nodes nodes.json --quorum 0.75   stricter certificates
+  $ cellar disperser --rpc http://127.0.0.1:8545 --registry 0x… --chain-id 31337 --inbox 0x…
+                                                        node set from the L1 registry
 
 OP Stack: run op-node/op-batcher with --altda.enabled --altda.da-service
   --altda.da-server=http://127.0.0.1:7000 (generic commitments 0x01 || 0xce || root).`,
     )
-    .action((opts) => run(disperserCommand(opts, io)));
+    .action((opts, cmd: Command) => run(needNodeSet(opts, cmd).then(() => disperserCommand(opts, io))));
 
   program
     .command("post")
     .description("post a batch to a disperser and print its id, root, blobs and certificate")
     .argument("<file>", "the batch bytes, or - for standard input")
-    .addOption(
-      new Option("--disperser <url>", "disperser URL").env("CELLAR_DISPERSER").default("http://127.0.0.1:7000"),
-    )
+    .addOption(disperserOption())
+    .addOption(devnetOption())
     .option("--json", "print the answer as JSON", false)
-    .addHelpText("after", "\nExamples:\n  $ cellar post batch.bin\n  $ cellar post - --json < batch.bin")
-    .action((file: string, opts) => run(postCommand(file, opts, io)));
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ cellar post batch.bin --devnet devnet/devnet.json
+  $ cellar post - --json --disperser http://127.0.0.1:7000 < batch.bin`,
+    )
+    .action((file: string, opts, cmd: Command) => run(withDevnet(opts, cmd).then((o) => postCommand(file, o, io))));
 
   program
     .command("get")
     .description("fetch a batch's exact bytes, rebuilt from the storage nodes by the disperser")
     .argument("<id>", "batch id (CID) or 0x root")
-    .addOption(
-      new Option("--disperser <url>", "disperser URL").env("CELLAR_DISPERSER").default("http://127.0.0.1:7000"),
-    )
+    .addOption(disperserOption())
+    .addOption(devnetOption())
     .option("-o, --out <file>", "where to write the bytes (- for standard output)", "-")
-    .addHelpText("after", "\nExamples:\n  $ cellar get bafkrwi... -o batch.bin\n  $ cellar get 0x<root> > batch.bin")
-    .action((id: string, opts) => run(getCommand(id, opts, io)));
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ cellar get bafkrwi... -o batch.bin --devnet devnet/devnet.json
+  $ cellar get 0x<root> --disperser http://127.0.0.1:7000 > batch.bin`,
+    )
+    .action((id: string, opts, cmd: Command) => run(withDevnet(opts, cmd).then((o) => getCommand(id, o, io))));
 
   program
     .command("sample")
     .description("sample a batch from the storage nodes; exit 0 once the target confidence is reached")
     .argument("<id>", "batch id (CID) or 0x root: the root you trust")
-    .addOption(nodesOption().makeOptionMandatory())
+    .addOption(nodesOption(" (default: the devnet's)"))
+    .addOption(rpcOption())
+    .addOption(registryOption())
+    .addOption(devnetOption())
     .addOption(
       new Option("--confidence <x>", "target confidence").argParser(openFraction).default(1 - 1e-6, "1 - 1e-6"),
     )
@@ -231,7 +273,7 @@ OP Stack: run op-node/op-batcher with --altda.enabled --altda.da-service
       "trust the root only if this certificate (or post --json output) verifies against the node set",
     )
     .addOption(chainIdOption("the certificate is"))
-    .addOption(inboxOption("the certificate is"))
+    .addOption(inboxOption("the certificate is (with --rpc: the root must be recorded by it)"))
     .addOption(replicationOption())
     .addOption(
       new Option("--timeout <seconds>", "per-request timeout towards each node").argParser(positiveInt).default(5),
@@ -241,23 +283,31 @@ OP Stack: run op-node/op-batcher with --altda.enabled --altda.da-service
       "after",
       `
 Examples:
-  $ cellar sample bafkrwi... --nodes nodes.json
+  $ cellar sample bafkrwi... --devnet devnet/devnet.json
   $ cellar sample bafkrwi... --nodes nodes.json --confidence 0.999999999 --json
   $ cellar post batch.bin --json > posted.json && cellar sample $(jq -r .id posted.json) --nodes nodes.json --certificate posted.json`,
     )
-    .action((id: string, opts) => run(sampleCommand(id, opts, io)));
+    .action((id: string, opts, cmd: Command) =>
+      run(
+        withDevnet(opts, cmd)
+          .then((o) => needNodeSet(o, cmd))
+          .then((o) => sampleCommand(id, o, io)),
+      ),
+    );
 
   program
     .command("light")
     .description("run a light node: sample the batches registered with it, serve their availability")
-    .addOption(nodesOption().makeOptionMandatory())
+    .addOption(nodesOption())
+    .addOption(rpcOption())
+    .addOption(registryOption())
     .addOption(hostOption())
     .addOption(portOption(7200))
     .addOption(
       new Option("--confidence <x>", "target confidence").argParser(openFraction).default(1 - 1e-6, "1 - 1e-6"),
     )
     .addOption(chainIdOption("certificates are"))
-    .addOption(inboxOption("certificates are"))
+    .addOption(inboxOption("certificates are (with --rpc: every batch it records is sampled)"))
     .addOption(replicationOption())
     .addOption(
       new Option("--interval <seconds>", "pause between sampling rounds of a batch").argParser(positiveInt).default(60),
@@ -270,10 +320,82 @@ Examples:
 Examples:
   $ cellar light --nodes nodes.json
   $ cellar disperser --nodes nodes.json --light http://127.0.0.1:7200   the disperser registers every certified batch
+  $ cellar light --rpc http://127.0.0.1:8545 --registry 0x… --inbox 0x…   samples every batch settled on L1
 
 API: PUT /v1/batches/:id {certificate}; GET /v1/batches/:id/availability; /healthz; /metrics.`,
     )
-    .action((opts) => run(lightCommand(opts, io)));
+    .action((opts, cmd: Command) => run(needNodeSet(opts, cmd).then(() => lightCommand(opts, io))));
+
+  program
+    .command("settle")
+    .description("post a certified batch's root and certificate to the L1 inbox, which checks it on chain")
+    .argument("<id>", "batch id (CID) or 0x root, as the disperser knows it")
+    .addOption(disperserOption())
+    .addOption(rpcOption())
+    .addOption(new Option("--inbox <address>", "the L1 inbox contract").env("CELLAR_INBOX"))
+    .addOption(privateKeyOption())
+    .addOption(devnetOption())
+    .option("--json", "print {txHash, blockNumber, gasUsed, alreadyRecorded, …} as JSON", false)
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ cellar settle bafkrwi... --devnet devnet/devnet.json
+  $ cellar settle 0x<root> --rpc http://127.0.0.1:8545 --inbox 0x… --private-key 0x… --json
+
+A batch the inbox already recorded is not posted again: its transaction is reported.`,
+    )
+    .action((id: string, opts, cmd: Command) =>
+      run(withDevnet(opts, cmd, ["rpc", "inbox", "privateKey"]).then((o) => settleCommand(id, o, io))),
+    );
+
+  program
+    .command("devnet")
+    .description(
+      "run a local network until Ctrl-C: anvil with the contracts, N registered storage nodes, a disperser and a light node",
+    )
+    .addOption(
+      new Option("--nodes <n>", "storage nodes to run").argParser(positiveInt).default(8).env("CELLAR_DEVNET_NODES"),
+    )
+    .addOption(
+      new Option("--dir <dir>", "where keys, stores, logs and devnet.json go (new, empty or a stopped devnet's)")
+        .default("devnet")
+        .env("CELLAR_DEVNET_DIR"),
+    )
+    .addOption(logLevelOption())
+    .option("--json", "print the devnet (devnet.json plus its path) as one JSON line once ready", false)
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ cellar devnet                               8 nodes; writes devnet/devnet.json
+  $ cellar devnet --nodes 4 --dir /tmp/dn       a smaller one elsewhere
+  $ cellar post batch.bin --devnet devnet/devnet.json   use it from another terminal
+
+Every process is a child on a free 127.0.0.1 port; SIGINT or SIGTERM stops them all. A node's
+"command" in devnet.json restarts it on its port with its data.`,
+    )
+    .action((opts) => run(devnetCommand(opts, io)));
+
+  program
+    .command("demo")
+    .description(
+      "the whole flow once on a throwaway devnet: post, certify, sample, settle on L1, kill a third of the nodes, read back",
+    )
+    .addOption(new Option("--nodes <n>", "storage nodes to run").argParser(positiveInt).default(8))
+    .addOption(new Option("--mib <n>", "size of the generated batch in MiB").argParser(parseMib).default(3))
+    .option("--json", "print the report {ok, steps: [{step, seconds, summary, details}], …} as JSON", false)
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ cellar demo                      8 nodes, a 3 MiB batch; a line per step with its time
+  $ cellar demo --nodes 4 --mib 1    smaller and quicker
+  $ cellar demo --json               the report as JSON
+
+Exit 0 when every step held; the devnet and its directory are removed either way.`,
+    )
+    .action((opts) => run(demoCommand(opts, io)));
 
   program
     .command("keygen")

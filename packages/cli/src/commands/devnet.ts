@@ -1,0 +1,77 @@
+import { relative } from "node:path";
+import { startDevnet } from "../devnet/devnet.js";
+import type { DevnetInfo } from "../devnet/devnet-file.js";
+import { type Io, printJson } from "../output.js";
+
+export interface DevnetCommandOptions {
+  readonly nodes: number;
+  readonly dir: string;
+  readonly logLevel: string;
+  readonly json: boolean;
+}
+
+/** The first SIGINT or SIGTERM; listening starts at once, so none sent during start-up is missed. */
+function firstSignal(): { received: Promise<NodeJS.Signals>; cancel(): void } {
+  let on: (signal: NodeJS.Signals) => void = () => {};
+  const received = new Promise<NodeJS.Signals>((resolve) => {
+    on = (signal) => resolve(signal);
+  });
+  process.once("SIGINT", on);
+  process.once("SIGTERM", on);
+  return {
+    received,
+    cancel() {
+      process.off("SIGINT", on);
+      process.off("SIGTERM", on);
+    },
+  };
+}
+
+/**
+ * `cellar devnet`: a whole local network as child processes, described in DIR/devnet.json, until
+ * SIGINT or SIGTERM; then every child is stopped before the command returns.
+ */
+export async function devnetCommand(options: DevnetCommandOptions, io: Io): Promise<void> {
+  const signal = firstSignal();
+  try {
+    const devnet = await startDevnet({
+      nodes: options.nodes,
+      dir: options.dir,
+      logLevel: options.logLevel,
+      onStep: (message) => {
+        if (!options.json) io.stderr.write(`${message}\n`);
+      },
+    });
+    if (options.json) printJson(io, { event: "ready", file: devnet.file, ...devnet.info });
+    else io.stdout.write(devnetTable(devnet.info, devnet.file));
+    const received = await signal.received;
+    await devnet.stop();
+    if (options.json) printJson(io, { event: "stopped", signal: received });
+    else io.stdout.write(`devnet stopped (${received}); its files stay in ${devnet.info.dir}\n`);
+  } finally {
+    signal.cancel();
+  }
+}
+
+/** The short table `cellar devnet` prints once everything listens. */
+export function devnetTable(info: DevnetInfo, file: string): string {
+  const rows: [string, string, string][] = [];
+  rows.push(["anvil", info.l1.rpc, String(info.l1.pid)]);
+  rows.push(["registry", info.l1.registry, ""]);
+  rows.push(["inbox", info.l1.inbox, ""]);
+  rows.push(["disperser", info.disperser.url, String(info.disperser.pid)]);
+  rows.push(["light", info.light.url, String(info.light.pid)]);
+  for (const n of info.nodes) rows.push([`node ${n.index}`, n.url, String(n.pid)]);
+  const width = Math.max(...rows.map((r) => r[1].length));
+  const shown = relative(process.cwd(), file) || file;
+  return [
+    `cellar devnet: ${info.nodes.length} storage nodes, chain ${info.chainId}`,
+    "",
+    ...rows.map(([role, where, pid]) => `  ${role.padEnd(10)} ${where.padEnd(width)}  ${pid}`.trimEnd()),
+    "",
+    `devnet file: ${shown}`,
+    `try:         cellar post FILE --devnet ${shown}`,
+    "Ctrl-C stops every process.",
+    "",
+  ].join("\n");
+}

@@ -1,0 +1,228 @@
+import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { createKeyFile, type NodeIdentity } from "@cellar/node";
+import { nodeSetToJson } from "@cellar/protocol";
+import { toHex } from "@cellar/utils";
+import { CliError } from "../errors.js";
+import { type ChildServer, freePorts, isAlive, spawnServer } from "./children.js";
+import { DEVNET_FILE, type DevnetInfo, type DevnetNode, readDevnetFile, writeDevnetFile } from "./devnet-file.js";
+import { type Anvil, cellarL1, type L1 } from "./l1.js";
+
+export interface DevnetOptions {
+  /** Storage nodes to run (default 8). */
+  readonly nodes?: number;
+  /** Where keys, stores, logs and devnet.json go: created, or a stopped devnet's directory. */
+  readonly dir: string;
+  /** The L1 library (default `@cellar/l1`); tests may wrap it. */
+  readonly l1?: L1;
+  readonly replication?: number;
+  /** Log level of every child (default info). */
+  readonly logLevel?: string;
+  /** How long each child may take to print its ready line (default 120 s). */
+  readonly startTimeoutMs?: number;
+  /** Progress, for people: one short line per step. */
+  readonly onStep?: (message: string) => void;
+}
+
+/** A running devnet; `stop()` ends every process it started (idempotent). */
+export interface Devnet {
+  readonly info: DevnetInfo;
+  /** The devnet.json path. */
+  readonly file: string;
+  /** The storage nodes in registry order, then the light node and the disperser. */
+  readonly children: readonly ChildServer[];
+  stop(): Promise<void>;
+}
+
+export const DEFAULT_DEVNET_NODES = 8;
+
+/**
+ * Starts a devnet: anvil with the contracts deployed, N storage nodes (each its own key and LMDB
+ * directory, registered on L1 with its URL), a light node and a disperser, every one a `cellar`
+ * child process on a free loopback port; then writes DIR/devnet.json. Nodes listen on ports fixed
+ * up front (their URLs are registered before they start), so their recorded commands restart them
+ * where they were. On any failure everything already started is stopped before the error is thrown.
+ */
+export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
+  const count = options.nodes ?? DEFAULT_DEVNET_NODES;
+  const replication = options.replication ?? 2;
+  const logLevel = options.logLevel ?? "info";
+  const timeoutMs = options.startTimeoutMs ?? 120_000;
+  const step = options.onStep ?? (() => {});
+  const dir = resolve(options.dir);
+  const file = join(dir, DEVNET_FILE);
+  await prepareDir(dir, file);
+  await mkdir(join(dir, "logs"), { recursive: true });
+
+  let anvil: Anvil | null = null;
+  const nodeChildren: ChildServer[] = [];
+  const services: ChildServer[] = [];
+  let stopped: Promise<void> | null = null;
+  const stop = () => {
+    stopped ??= (async () => {
+      // The disperser and the light node first, so nothing writes to nodes that are going away.
+      await Promise.all(services.map((c) => c.stop()));
+      await Promise.all(nodeChildren.map((c) => c.stop()));
+      await anvil?.stop();
+    })();
+    return stopped;
+  };
+
+  try {
+    const ports = await freePorts(count + 2);
+    const urls = ports.map((p) => `http://127.0.0.1:${p}`);
+    const identities: NodeIdentity[] = [];
+    for (let i = 0; i < count; i++) {
+      await mkdir(join(dir, "nodes", String(i)), { recursive: true });
+      identities.push(await createKeyFile(join(dir, "nodes", String(i), "node.key")));
+    }
+
+    const l1 = options.l1 ?? cellarL1;
+    anvil = await l1.startAnvil();
+    const rpcUrl = anvil.rpcUrl;
+    const account = anvil.accounts[0] as Anvil["accounts"][number];
+    step(`anvil on ${rpcUrl} (chain ${anvil.chainId})`);
+    const deployed = await l1.deployContracts({ rpcUrl, privateKey: account.privateKey });
+    step(`contracts deployed: registry ${deployed.registry}, inbox ${deployed.inbox}`);
+    // One sender, so one registration at a time (nonces in order).
+    for (const [i, identity] of identities.entries())
+      await l1.registerNode({
+        rpcUrl,
+        privateKey: account.privateKey,
+        registry: deployed.registry,
+        secretKey: identity.secretKey,
+        url: urls[i] as string,
+      });
+    // The node set as L1 has it: what every process is given, in registry order with its indexes.
+    const set = await l1.readNodeSet({ rpcUrl, registry: deployed.registry });
+    step(`${set.length} storage nodes registered with their proofs of possession`);
+    const chainId = Number(deployed.chainId);
+    const inbox = deployed.inbox;
+    const nodeSet = join(dir, "nodes.json");
+    await writeFile(nodeSet, `${JSON.stringify(nodeSetToJson(set), null, 2)}\n`);
+    const common = ["--chain-id", String(chainId), "--inbox", inbox, "--replication", String(replication)];
+    const logs = (name: string) => join(dir, "logs", `${name}.log`);
+
+    // All settled before going on: a node still starting when another fails must not be missed by stop().
+    const started = await Promise.allSettled(
+      set.map(async (record, i) => {
+        const dataDir = join(dir, "nodes", String(i));
+        const keyFile = join(dataDir, "node.key");
+        const log = logs(`node-${i}`);
+        const child = await spawnServer({
+          args: [
+            ...["node", "--data", dataDir, "--key", keyFile, "--host", "127.0.0.1", "--port", String(ports[i])],
+            ...["--nodes", nodeSet, ...common, "--log-level", logLevel],
+          ],
+          timeoutMs,
+          logFile: log,
+        });
+        nodeChildren.push(child);
+        return { record, child, dataDir, keyFile, log };
+      }),
+    );
+    const nodes = started.map((s) => {
+      if (s.status === "rejected") throw s.reason;
+      return s.value;
+    });
+    step(`${nodes.length} storage nodes listening`);
+    const light = await spawnServer({
+      args: ["light", "--host", "127.0.0.1", "--port", String(ports[count]), "--nodes", nodeSet, ...common],
+      timeoutMs,
+      logFile: logs("light"),
+    });
+    services.push(light);
+    const disperser = await spawnServer({
+      args: [
+        "disperser",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        String(ports[count + 1]),
+        "--nodes",
+        nodeSet,
+        ...common,
+        "--light",
+        light.url,
+        "--log-level",
+        logLevel,
+      ],
+      timeoutMs,
+      logFile: logs("disperser"),
+    });
+    services.push(disperser);
+    step(`light node on ${light.url}, disperser on ${disperser.url}`);
+
+    const info: DevnetInfo = {
+      version: 1,
+      pid: process.pid,
+      dir,
+      chainId,
+      l1: {
+        rpc: rpcUrl,
+        pid: anvil.pid,
+        registry: deployed.registry,
+        inbox: deployed.inbox,
+        account: { address: account.address, privateKey: account.privateKey },
+      },
+      inbox,
+      replication,
+      nodeSet,
+      disperser: service(disperser, logs("disperser")),
+      light: service(light, logs("light")),
+      nodes: nodes.map(
+        ({ record, child, dataDir, keyFile, log }): DevnetNode => ({
+          index: record.index,
+          ...service(child, log),
+          dataDir,
+          keyFile,
+          publicKey: toHex(record.publicKey),
+          nodeId: toHex(record.nodeId),
+        }),
+      ),
+    };
+    await writeDevnetFile(file, info);
+    return { info, file, children: [...nodes.map((n) => n.child), light, disperser], stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+function service(child: ChildServer, log: string) {
+  return { url: child.url, pid: child.pid, command: child.command, log };
+}
+
+/**
+ * A devnet directory must be new, empty, or a stopped devnet's (then its old contents go: a new
+ * chain makes old keys and stores meaningless). A live devnet's directory, or any other
+ * non-empty directory, is refused.
+ */
+async function prepareDir(dir: string, file: string): Promise<void> {
+  let entries: string[];
+  try {
+    entries = await readdir(dir);
+  } catch {
+    return;
+  }
+  if (entries.length === 0) return;
+  if (!entries.includes(DEVNET_FILE))
+    throw new CliError(
+      "CELLAR_ERR_CLI_OUTPUT_EXISTS",
+      `${dir} is not empty and holds no devnet; choose another --dir`,
+      {
+        path: dir,
+      },
+    );
+  const old = await readDevnetFile(file);
+  const live = [old.pid, old.l1?.pid, old.disperser.pid, old.light.pid, ...old.nodes.map((n) => n.pid)].filter(
+    (pid): pid is number => pid !== undefined && pid !== process.pid && isAlive(pid),
+  );
+  if (live.length > 0)
+    throw new CliError(
+      "CELLAR_ERR_CLI_OUTPUT_EXISTS",
+      `a devnet still runs in ${dir} (pids ${live.join(", ")}); stop it or choose another --dir`,
+      { path: dir },
+    );
+  for (const entry of entries) await rm(join(dir, entry), { recursive: true, force: true });
+}
