@@ -7,6 +7,7 @@ import { devnetCommand } from "./commands/devnet.js";
 import { disperserCommand } from "./commands/disperser.js";
 import { encodeCommand } from "./commands/encode.js";
 import { keygenCommand } from "./commands/keygen.js";
+import { l1DeployCommand, l1DeregisterCommand, l1NodesCommand, l1RegisterCommand } from "./commands/l1.js";
 import { nodeCommand } from "./commands/node.js";
 import { getCommand, postCommand } from "./commands/post.js";
 import { lightCommand, sampleCommand } from "./commands/sample.js";
@@ -348,6 +349,76 @@ A batch the inbox already recorded is not posted again: its transaction is repor
     .action((id: string, opts, cmd: Command) =>
       run(withDevnet(opts, cmd, ["rpc", "inbox", "privateKey"]).then((o) => settleCommand(id, o, io))),
     );
+
+  const l1 = program
+    .command("l1")
+    .description("the L1 contracts: deploy them, register or take out a storage node, list the registry");
+  const l1Common = (cmd: Command, write: boolean) => {
+    cmd.addOption(rpcOption()).addOption(devnetOption()).option("--json", "print the answer as JSON", false);
+    if (write) cmd.addOption(privateKeyOption());
+    return cmd;
+  };
+  l1Common(
+    l1
+      .command("deploy")
+      .description("deploy a node registry (unless --registry names one) and a batch inbox bound to it")
+      .addOption(new Option("--registry <address>", "bind the inbox to this existing registry"))
+      .addOption(new Option("--quorum <fraction>", "share of active nodes a certificate needs").default("2/3"))
+      .addHelpText(
+        "after",
+        `
+Examples:
+  $ cellar l1 deploy --rpc http://127.0.0.1:8545 --private-key 0x…
+  $ cellar l1 deploy --rpc http://127.0.0.1:8545 --private-key 0x… --registry 0x… --quorum 3/4 --json`,
+      ),
+    true,
+  ).action((opts, cmd: Command) =>
+    run(withDevnet(opts, cmd, ["rpc", "privateKey"]).then((o) => l1DeployCommand(o, io))),
+  );
+  l1Common(
+    l1
+      .command("register")
+      .description("register a storage node's BLS key (checked on chain with its proof of possession) and URL")
+      .requiredOption("--key <file>", "the node's key file (cellar keygen, or DIR/node.key of a node)")
+      .requiredOption("--url <url>", "the URL the node serves on")
+      .addOption(registryOption())
+      .addHelpText(
+        "after",
+        `
+Examples:
+  $ cellar keygen -o node1.key
+  $ cellar l1 register --key node1.key --url http://10.0.0.5:7100 --rpc http://127.0.0.1:8545 --registry 0x… --private-key 0x…`,
+      ),
+    true,
+  ).action((opts, cmd: Command) =>
+    run(withDevnet(opts, cmd, ["rpc", "registry", "privateKey"]).then((o) => l1RegisterCommand(o, io))),
+  );
+  l1Common(
+    l1
+      .command("deregister")
+      .description("take a node out of the active set (the account that registered it only); its index stays reserved")
+      .argument("<index>", "the node's registry index", (v: string) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("must be a registry index (0, 1, …)");
+        return n;
+      })
+      .addOption(registryOption())
+      .addHelpText("after", "\nExample:\n  $ cellar l1 deregister 3 --devnet devnet/devnet.json"),
+    true,
+  ).action((index: number, opts, cmd: Command) =>
+    run(withDevnet(opts, cmd, ["rpc", "registry", "privateKey"]).then((o) => l1DeregisterCommand(index, o, io))),
+  );
+  l1Common(
+    l1
+      .command("nodes")
+      .description("list every registry slot in order: index, active, URL, key, node id, operator")
+      .addOption(registryOption())
+      .addHelpText(
+        "after",
+        "\nExamples:\n  $ cellar l1 nodes --devnet devnet/devnet.json\n  $ cellar l1 nodes --rpc http://127.0.0.1:8545 --registry 0x… --json",
+      ),
+    false,
+  ).action((opts, cmd: Command) => run(withDevnet(opts, cmd, ["rpc", "registry"]).then((o) => l1NodesCommand(o, io))));
 
   program
     .command("devnet")
