@@ -233,11 +233,13 @@ OP Stack: run op-node/op-batcher with --altda.enabled --altda.da-service
     .addOption(disperserOption())
     .addOption(devnetOption())
     .option("--json", "print the answer as JSON", false)
+    .option("-q, --quiet", "print only the batch id (for scripts: ID=$(cellar post batch.bin -q))", false)
     .addHelpText(
       "after",
       `
 Examples:
   $ cellar post batch.bin --devnet devnet/devnet.json
+  $ ID=$(cellar post batch.bin --quiet --devnet devnet/devnet.json)
   $ cellar post - --json --disperser http://127.0.0.1:7000 < batch.bin`,
     )
     .action((file: string, opts, cmd: Command) => run(withDevnet(opts, cmd).then((o) => postCommand(file, o, io))));

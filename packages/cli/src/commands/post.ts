@@ -3,13 +3,21 @@ import { readInput, writeOutput } from "../files.js";
 import { type Io, printJson } from "../output.js";
 
 /** `cellar post FILE|-`: posts a batch and prints its id, root, blobs and certificate. */
-export async function postCommand(file: string, options: { disperser: string; json: boolean }, io: Io): Promise<void> {
+export async function postCommand(
+  file: string,
+  options: { disperser: string; json: boolean; quiet?: boolean },
+  io: Io,
+): Promise<void> {
   const bytes = await readInput(file, io);
   const client = new DisperserClient(options.disperser);
   try {
     const posted = await client.post(bytes);
     if (options.json) {
       printJson(io, posted);
+      return;
+    }
+    if (options.quiet) {
+      io.stdout.write(`${posted.id}\n`);
       return;
     }
     io.stdout.write(

@@ -38,7 +38,7 @@ export interface DevnetInfo {
   /** The inbox attestations are bound to (= l1.inbox). */
   inbox: string;
   replication: number;
-  /** The node set file (`{nodes: [{publicKey, url}]}`, registry order) every process was given. */
+  /** The node set as registered (`{nodes: [{publicKey, url, index}]}`), for `--nodes`; the processes read the registry. */
   nodeSet: string;
   disperser: DevnetService;
   light: DevnetService;

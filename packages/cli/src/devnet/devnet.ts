@@ -100,7 +100,11 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     const inbox = deployed.inbox;
     const nodeSet = join(dir, "nodes.json");
     await writeFile(nodeSet, `${JSON.stringify(nodeSetToJson(set), null, 2)}\n`);
-    const common = ["--chain-id", String(chainId), "--inbox", inbox, "--replication", String(replication)];
+    // Every process reads the node set from the registry (and follows it); the file is for clients.
+    const common = [
+      ...["--rpc", rpcUrl, "--registry", deployed.registry],
+      ...["--chain-id", String(chainId), "--inbox", inbox, "--replication", String(replication)],
+    ];
     const logs = (name: string) => join(dir, "logs", `${name}.log`);
 
     // All settled before going on: a node still starting when another fails must not be missed by stop().
@@ -112,7 +116,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
         const child = await spawnServer({
           args: [
             ...["node", "--data", dataDir, "--key", keyFile, "--host", "127.0.0.1", "--port", String(ports[i])],
-            ...["--nodes", nodeSet, ...common, "--log-level", logLevel],
+            ...[...common, "--log-level", logLevel],
           ],
           timeoutMs,
           logFile: log,
@@ -127,7 +131,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     });
     step(`${nodes.length} storage nodes listening`);
     const light = await spawnServer({
-      args: ["light", "--host", "127.0.0.1", "--port", String(ports[count]), "--nodes", nodeSet, ...common],
+      args: ["light", "--host", "127.0.0.1", "--port", String(ports[count]), ...common],
       timeoutMs,
       logFile: logs("light"),
     });
@@ -139,8 +143,6 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
         "127.0.0.1",
         "--port",
         String(ports[count + 1]),
-        "--nodes",
-        nodeSet,
         ...common,
         "--light",
         light.url,
