@@ -86,7 +86,14 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       () => startDevnet({ nodes: count, dir, l1, logLevel: "warn" }),
       (d) => [
         `anvil (chain ${d.info.chainId}) with the contracts, ${d.info.nodes.length} registered storage nodes, a disperser, a light node`,
-        { dir, chainId: d.info.chainId, nodes: d.info.nodes.length, rpc: d.info.l1.rpc, inbox: d.info.l1.inbox },
+        {
+          dir,
+          chainId: d.info.chainId,
+          nodes: d.info.nodes.length,
+          rpc: d.info.l1.rpc,
+          inbox: d.info.l1.inbox,
+          pids: [d.info.l1.pid, ...d.children.map((c) => c.pid)],
+        },
       ],
     );
     const info = devnet.info;

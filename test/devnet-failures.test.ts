@@ -1,0 +1,79 @@
+// The devnet's failure paths: a child that never says it is ready, a devnet directory left by a
+// stopped devnet, and a demo whose check fails. Whatever fails, no process is left behind.
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { type DemoStep, type L1, runDemo, spawnServer, startDevnet } from "@cellar/cli";
+import * as l1 from "@cellar/l1";
+import t from "tap";
+import { waitGone } from "./helpers/devnet-process.js";
+
+t.test("spawnServer: a first line that is not a ready line, or none in time", async (t) => {
+  const dir = t.testdir({});
+  await t.rejects(spawnServer({ args: ["keygen", "-o", join(dir, "k.key")] }), {
+    code: "CELLAR_ERR_CLI_DEVNET_START",
+    message: /cellar keygen printed an unexpected first line: \{"keyFile"/,
+  });
+  await t.rejects(spawnServer({ args: ["node", "--data", join(dir, "d"), "--port", "0"], timeoutMs: 1 }), {
+    code: "CELLAR_ERR_CLI_DEVNET_START",
+    message: /cellar node printed no ready line in 1 ms/,
+  });
+});
+
+t.test("a stopped devnet's directory is cleared; a failed start stops what it started", async (t) => {
+  const dir = t.testdir({});
+  const stale = join(dir, "net");
+  mkdirSync(join(stale, "nodes", "0"), { recursive: true });
+  writeFileSync(join(stale, "nodes", "0", "node.key"), "old");
+  // A devnet file whose processes are long gone (pid 2^22 + 1 is above Linux's pid_max).
+  const gone = 4_194_305;
+  const service = { url: "http://127.0.0.1:1", pid: gone, command: [], log: "" };
+  writeFileSync(
+    join(stale, "devnet.json"),
+    JSON.stringify({
+      version: 1,
+      pid: gone,
+      dir: stale,
+      chainId: 31337,
+      l1: { rpc: "http://127.0.0.1:1", pid: gone, registry: "", inbox: "", account: { address: "", privateKey: "" } },
+      inbox: "",
+      replication: 2,
+      nodeSet: "",
+      disperser: service,
+      light: service,
+      nodes: [],
+    }),
+  );
+  let anvilPid = 0;
+  const failing: L1 = {
+    ...l1,
+    startAnvil: async (opts) => {
+      const anvil = await l1.startAnvil(opts);
+      anvilPid = anvil.pid;
+      return anvil;
+    },
+    deployContracts: async () => {
+      throw new Error("no contracts today");
+    },
+  };
+  await t.rejects(startDevnet({ dir: stale, nodes: 1, l1: failing }), { message: "no contracts today" });
+  t.ok(anvilPid > 0, "anvil was started");
+  t.same(await waitGone([anvilPid]), [], "and stopped after the failure");
+  t.same(readdirSync(stale).sort(), ["logs", "nodes"], "the old devnet file is gone");
+  t.same(readdirSync(join(stale, "nodes")), ["0"]);
+});
+
+t.test("a demo whose check fails exits with CELLAR_ERR_CLI_DEMO_CHECK and tears down", async (t) => {
+  const steps: DemoStep[] = [];
+  const forgetful: L1 = { ...l1, isRecorded: async () => false };
+  await t.rejects(runDemo({ nodes: 2, bytes: 100_000, l1: forgetful, onStep: (s) => steps.push(s) }), {
+    code: "CELLAR_ERR_CLI_DEMO_CHECK",
+    message: "the inbox does not report the batch as recorded",
+  });
+  t.same(
+    steps.map((s) => s.step),
+    ["devnet", "post", "certificate", "sample", "settle"],
+  );
+  const devnet = steps[0] as DemoStep;
+  t.same(await waitGone(devnet.details.pids as number[]), [], "every process stopped");
+  t.notOk(existsSync(devnet.details.dir as string), "its directory removed");
+});
