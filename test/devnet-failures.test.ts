@@ -1,8 +1,10 @@
 // The devnet's failure paths: a child that never says it is ready, a devnet directory left by a
 // stopped devnet, and a demo whose check fails. Whatever fails, no process is left behind.
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type DemoStep, type L1, runDemo, spawnServer, startDevnet } from "@cellar/cli";
+import { createInterface } from "node:readline";
+import { CELLAR_BIN, type DemoStep, type L1, runDemo, spawnServer, startDevnet } from "@cellar/cli";
 import * as l1 from "@cellar/l1";
 import t from "tap";
 import { waitGone } from "./helpers/devnet-process.js";
@@ -76,4 +78,29 @@ t.test("a demo whose check fails exits with CELLAR_ERR_CLI_DEMO_CHECK and tears 
   const devnet = steps[0] as DemoStep;
   t.same(await waitGone(devnet.details.pids as number[]), [], "every process stopped");
   t.notOk(existsSync(devnet.details.dir as string), "its directory removed");
+});
+
+t.test("cellar demo interrupted: exit 130 and every child killed on the way out", async (t) => {
+  const demo = spawn(process.execPath, [CELLAR_BIN, "demo", "--nodes", "2", "--mib", "0.1"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const exited = new Promise((resolve) => demo.once("exit", (code) => resolve(code)));
+  let stderr = "";
+  demo.stderr.on("data", (d: Buffer) => {
+    stderr += d.toString();
+  });
+  await new Promise<void>((resolve) =>
+    createInterface({ input: demo.stdout }).on("line", (line) => {
+      if (/^ {2}devnet /.test(line)) resolve();
+    }),
+  );
+  const children = execFileSync("ps", ["--ppid", String(demo.pid), "-o", "pid="], { encoding: "utf8" })
+    .trim()
+    .split(/\s+/)
+    .map(Number);
+  t.ok(children.length >= 4, "anvil, 2 nodes, light node, disperser");
+  demo.kill("SIGTERM");
+  t.equal(await exited, 130);
+  t.match(stderr, /cellar: demo interrupted \(SIGTERM\)/);
+  t.same(await waitGone(children), [], "no child left");
 });

@@ -12,6 +12,22 @@ export interface DemoCommandOptions {
  * JSON report with --json). Exit 0 only when every check held; the devnet is gone either way.
  */
 export async function demoCommand(options: DemoCommandOptions, io: Io): Promise<void> {
+  // Interrupted: exit at once; every child the devnet started is killed on the way out.
+  const interrupted = (signal: NodeJS.Signals) => {
+    io.stderr.write(`cellar: demo interrupted (${signal})\n`);
+    process.exit(130);
+  };
+  process.once("SIGINT", interrupted);
+  process.once("SIGTERM", interrupted);
+  try {
+    await demo(options, io);
+  } finally {
+    process.off("SIGINT", interrupted);
+    process.off("SIGTERM", interrupted);
+  }
+}
+
+async function demo(options: DemoCommandOptions, io: Io): Promise<void> {
   const bytes = Math.round(options.mib * 1024 * 1024);
   if (!options.json)
     io.stdout.write(

@@ -31,6 +31,28 @@ export async function freePorts(n: number): Promise<number[]> {
   }
 }
 
+const running = new Set<ChildProcess>();
+
+/** SIGKILL for every child still running when this process exits (a crash, an unhandled error). */
+function reap(): void {
+  for (const child of running) child.kill("SIGKILL");
+}
+
+/**
+ * Makes sure `child` does not outlive this process: an orderly stop ends it first, and if this
+ * process exits any other way (an uncaught error, `process.exit`), it is killed on the way out.
+ * Only SIGKILL of this process itself can orphan it.
+ */
+export function killOnExit(child: ChildProcess): void {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  if (running.size === 0) process.once("exit", reap);
+  running.add(child);
+  child.once("exit", () => {
+    running.delete(child);
+    if (running.size === 0) process.off("exit", reap);
+  });
+}
+
 /** A long-lived `cellar <role>` child process that printed its ready line. */
 export interface ChildServer {
   readonly role: string;
@@ -66,6 +88,7 @@ export function spawnServer(options: SpawnServerOptions): Promise<ChildServer> {
   const role = options.args[0] ?? "";
   const command = [process.execPath, CELLAR_BIN, ...options.args, "--json"];
   const child: ChildProcess = spawn(command[0] as string, command.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
+  killOnExit(child);
   const exited = new Promise<number | NodeJS.Signals | null>((resolve) =>
     child.once("exit", (code, signal) => resolve(code ?? signal)),
   );

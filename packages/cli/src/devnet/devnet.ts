@@ -1,10 +1,11 @@
 import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import { createKeyFile, type NodeIdentity } from "@cellar/node";
 import { nodeSetToJson } from "@cellar/protocol";
-import { toHex } from "@cellar/utils";
+import { mapConcurrent, toHex } from "@cellar/utils";
 import { CliError } from "../errors.js";
-import { type ChildServer, freePorts, isAlive, spawnServer } from "./children.js";
+import { type ChildServer, freePorts, isAlive, killOnExit, spawnServer } from "./children.js";
 import { DEVNET_FILE, type DevnetInfo, type DevnetNode, readDevnetFile, writeDevnetFile } from "./devnet-file.js";
 import { type Anvil, cellarL1, type L1 } from "./l1.js";
 
@@ -79,6 +80,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
 
     const l1 = options.l1 ?? cellarL1;
     anvil = await l1.startAnvil();
+    killOnExit(anvil.child);
     const rpcUrl = anvil.rpcUrl;
     const account = anvil.accounts[0] as Anvil["accounts"][number];
     step(`anvil on ${rpcUrl} (chain ${anvil.chainId})`);
@@ -104,55 +106,48 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     const common = [
       ...["--rpc", rpcUrl, "--registry", deployed.registry],
       ...["--chain-id", String(chainId), "--inbox", inbox, "--replication", String(replication)],
+      ...["--log-level", logLevel],
     ];
     const logs = (name: string) => join(dir, "logs", `${name}.log`);
 
-    // All settled before going on: a node still starting when another fails must not be missed by stop().
-    const started = await Promise.allSettled(
-      set.map(async (record, i) => {
-        const dataDir = join(dir, "nodes", String(i));
-        const keyFile = join(dataDir, "node.key");
-        const log = logs(`node-${i}`);
-        const child = await spawnServer({
-          args: [
-            ...["node", "--data", dataDir, "--key", keyFile, "--host", "127.0.0.1", "--port", String(ports[i])],
-            ...[...common, "--log-level", logLevel],
-          ],
-          timeoutMs,
-          logFile: log,
-        });
-        nodeChildren.push(child);
-        return { record, child, dataDir, keyFile, log };
-      }),
-    );
-    const nodes = started.map((s) => {
-      if (s.status === "rejected") throw s.reason;
-      return s.value;
+    // As many starting at once as there are cores: each child loads the KZG setup, and a burst of
+    // ten would starve everything else on the machine. A failure lets the starts in flight finish
+    // (so stop() sees them) and starts no more.
+    const width = Math.max(1, availableParallelism());
+    const nodes = await mapConcurrent(set, width, async (record, i) => {
+      const dataDir = join(dir, "nodes", String(i));
+      const keyFile = join(dataDir, "node.key");
+      const log = logs(`node-${i}`);
+      const child = await spawnServer({
+        args: [
+          ...["node", "--data", dataDir, "--key", keyFile, "--host", "127.0.0.1", "--port", String(ports[i])],
+          ...common,
+        ],
+        timeoutMs,
+        logFile: log,
+      });
+      nodeChildren.push(child);
+      return { record, child, dataDir, keyFile, log };
     });
     step(`${nodes.length} storage nodes listening`);
-    const light = await spawnServer({
-      args: ["light", "--host", "127.0.0.1", "--port", String(ports[count]), ...common],
-      timeoutMs,
-      logFile: logs("light"),
-    });
-    services.push(light);
-    const disperser = await spawnServer({
-      args: [
-        "disperser",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        String(ports[count + 1]),
-        ...common,
-        "--light",
-        light.url,
-        "--log-level",
-        logLevel,
+    // The light node's URL is known before it listens, so both services start together.
+    const lightUrl = urls[count] as string;
+    const [light, disperser] = (await mapConcurrent(
+      [
+        { role: "light", port: ports[count], extra: [] as string[] },
+        { role: "disperser", port: ports[count + 1], extra: ["--light", lightUrl] },
       ],
-      timeoutMs,
-      logFile: logs("disperser"),
-    });
-    services.push(disperser);
+      2,
+      async ({ role, port, extra }) => {
+        const child = await spawnServer({
+          args: [role, "--host", "127.0.0.1", "--port", String(port), ...common, ...extra],
+          timeoutMs,
+          logFile: logs(role),
+        });
+        services.push(child);
+        return child;
+      },
+    )) as [ChildServer, ChildServer];
     step(`light node on ${light.url}, disperser on ${disperser.url}`);
 
     const info: DevnetInfo = {
