@@ -2,10 +2,10 @@
 // a main-job command that works as written, and every other command it shows (the `console`
 // blocks, one `$ ` command a line) run here as written, in order, against the devnet it starts.
 import { execFileSync, execSync, spawn } from "node:child_process";
-import { readFileSync, statSync } from "node:fs";
+import { mkdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { isAlive, readDevnetFile } from "@cellar/cli";
-import t from "tap";
+import t, { type Test } from "tap";
 import { devnetPids, waitGone } from "./helpers/devnet-process.js";
 import { PROJECT_ROOT } from "./helpers/vectors.js";
 
@@ -41,19 +41,20 @@ t.test("every other command is in a console block, one `$ ` command a line", asy
   }
 });
 
-t.test("the main-job command runs the whole flow and exits 0", async (t) => {
+/** The main-job command, as written; run while the README's devnet is up, so two devnets share the machine. */
+async function mainJob(t: Test, dir: string): Promise<void> {
   t.same(blocks[1], ["npx cellar demo"]);
   // t.testdir lives inside the project, so npx finds the workspace's own `cellar`.
-  const dir = t.testdir({});
-  const out = execSync(blocks[1]?.[0] as string, { cwd: dir, stdio: "pipe", encoding: "utf8" });
+  mkdirSync(join(dir, "demo"));
+  const out = execSync(blocks[1]?.[0] as string, { cwd: join(dir, "demo"), stdio: "pipe", encoding: "utf8" });
   for (const step of ["devnet", "post", "certificate", "sample", "settle", "kill", "retrieve", "teardown"])
     t.match(out, new RegExp(`^ {2}${step} +\\d+\\.\\d\\d s {2}\\S`, "m"), `step ${step} reported with its time`);
   t.match(out, /kill .*\(3 of 8\)/, "a third of the nodes killed");
   t.match(out, /identical to the posted batch/);
   t.match(out, /^demo passed in [\d.]+ s: batch bafkrwi/m);
-});
+}
 
-t.test("the devnet and every command shown against it, as written", async (t) => {
+t.test("the devnet and every command shown against it, as written; the main job beside it", async (t) => {
   const dir = t.testdir({});
   const devnetCommand = (consoles[0]?.[0] ?? "").slice(2);
   const devnet = spawn("bash", ["-c", devnetCommand], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
@@ -70,7 +71,10 @@ t.test("the devnet and every command shown against it, as written", async (t) =>
     if (pid !== undefined && isAlive(pid)) process.kill(pid, "SIGTERM");
     devnet.kill("SIGKILL");
   });
+  // Bounded, so that a start-up that never comes fails here rather than at tap's timeout.
+  const deadline = Date.now() + 300_000;
   while (!/Ctrl-C stops every process/.test(output)) {
+    if (Date.now() > deadline) throw new Error(`cellar devnet printed no table in 300 s: ${output}`);
     const early = await Promise.race([exited, new Promise((r) => setTimeout(() => r("waiting"), 200))]);
     if (early !== "waiting") throw new Error(`cellar devnet exited (${early}) before it was ready`);
   }
@@ -89,6 +93,8 @@ t.test("the devnet and every command shown against it, as written", async (t) =>
   t.ok(readFileSync(join(dir, "batch.out")).equals(readFileSync(join(dir, "batch.bin"))), "decode is bit-exact");
   t.match(JSON.parse(keygen.trim().split("\n").at(-1) ?? ""), { publicKey: /^0x[0-9a-f]{96}$/ });
   t.equal(statSync(join(dir, "node.key")).mode & 0o777, 0o600, "the key file is private");
+
+  await t.test("the main-job command runs the whole flow and exits 0", (t) => mainJob(t, dir));
 
   // Ctrl-C (SIGINT to the devnet process) stops every process it started.
   process.kill(info.pid, "SIGINT");
