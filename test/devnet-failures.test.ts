@@ -9,8 +9,12 @@ import * as l1 from "@cellar/l1";
 import t from "tap";
 import { waitGone } from "./helpers/devnet-process.js";
 
-t.test("spawnServer: a first line that is not a ready line, or none in time", async (t) => {
+t.test("spawnServer: an early exit, a first line that is not a ready line, or none in time", async (t) => {
   const dir = t.testdir({});
+  await t.rejects(spawnServer({ args: ["node", "--port", "0"] }), {
+    code: "CELLAR_ERR_CLI_DEVNET_START",
+    message: /^cellar node exited \(2\) before it was ready: cellar: required option '--data <dir>' not specified$/,
+  });
   await t.rejects(spawnServer({ args: ["keygen", "-o", join(dir, "k.key")] }), {
     code: "CELLAR_ERR_CLI_DEVNET_START",
     message: /cellar keygen printed an unexpected first line: \{"keyFile"/,
@@ -67,7 +71,7 @@ t.test("a stopped devnet's directory is cleared; a failed start stops what it st
 t.test("a demo whose check fails exits with CELLAR_ERR_CLI_DEMO_CHECK and tears down", async (t) => {
   const steps: DemoStep[] = [];
   const forgetful: L1 = { ...l1, isRecorded: async () => false };
-  await t.rejects(runDemo({ nodes: 2, bytes: 100_000, l1: forgetful, onStep: (s) => steps.push(s) }), {
+  await t.rejects(runDemo({ nodes: 1, bytes: 100_000, l1: forgetful, onStep: (s) => steps.push(s) }), {
     code: "CELLAR_ERR_CLI_DEMO_CHECK",
     message: "the inbox does not report the batch as recorded",
   });
@@ -81,7 +85,7 @@ t.test("a demo whose check fails exits with CELLAR_ERR_CLI_DEMO_CHECK and tears 
 });
 
 t.test("cellar demo interrupted: exit 130 and every child killed on the way out", async (t) => {
-  const demo = spawn(process.execPath, [CELLAR_BIN, "demo", "--nodes", "2", "--mib", "0.1"], {
+  const demo = spawn(process.execPath, [CELLAR_BIN, "demo", "--nodes", "1", "--mib", "0.1"], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   const exited = new Promise((resolve) => demo.once("exit", (code) => resolve(code)));
@@ -98,7 +102,7 @@ t.test("cellar demo interrupted: exit 130 and every child killed on the way out"
     .trim()
     .split(/\s+/)
     .map(Number);
-  t.ok(children.length >= 4, "anvil, 2 nodes, light node, disperser");
+  t.equal(children.length, 4, "anvil, the storage node, the light node and the disperser");
   demo.kill("SIGTERM");
   t.equal(await exited, 130);
   t.match(stderr, /cellar: demo interrupted \(SIGTERM\)/);

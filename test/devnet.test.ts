@@ -169,6 +169,9 @@ t.test("client commands: --devnet or explicit flags, usage errors exit 2", async
   const noNodes = await runCli(["sample", `0x${"11".repeat(32)}`]);
   t.equal(noNodes.code, 2);
   t.match(noNodes.stderr, /^cellar: sample needs a node set: --nodes FILE, or --rpc URL --registry ADDRESS/);
+  const noRpc = await runCli(["settle", "x"]);
+  t.equal(noRpc.code, 2);
+  t.match(noRpc.stderr, /^cellar: settle needs --rpc or --devnet FILE \(or CELLAR_DEVNET\)/);
   const bad = await runCli(["post", join(dir, "x.bin"), "--devnet", join(dir, "bad.json")]);
   t.equal(bad.code, 1);
   t.match(bad.stderr, /is not a devnet file written by cellar devnet \[CELLAR_ERR_CLI_DEVNET_FILE\]\n$/);

@@ -89,8 +89,9 @@ export function spawnServer(options: SpawnServerOptions): Promise<ChildServer> {
   const command = [process.execPath, CELLAR_BIN, ...options.args, "--json"];
   const child: ChildProcess = spawn(command[0] as string, command.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
   killOnExit(child);
+  // "close", not "exit": by then stderr is read to the end, so a failure can quote its last line.
   const exited = new Promise<number | NodeJS.Signals | null>((resolve) =>
-    child.once("exit", (code, signal) => resolve(code ?? signal)),
+    child.once("close", (code, signal) => resolve(code ?? signal)),
   );
   let tail = "";
   if (options.logFile !== undefined) child.stderr?.pipe(createWriteStream(options.logFile, { flags: "a" }));
@@ -141,9 +142,15 @@ export function spawnServer(options: SpawnServerOptions): Promise<ChildServer> {
   });
 }
 
-/** The last non-empty line of a log tail, its message field when it is a JSON log line. */
+/**
+ * What a failed child said last: its one-line CLI error (`cellar: …`) when it printed one, else
+ * the message of its last JSON log line, else that line as it is.
+ */
 function lastLine(tail: string): string {
-  const line = tail.trim().split("\n").pop() ?? "";
+  const lines = tail.trim().split("\n");
+  const error = lines.findLast((l) => l.startsWith("cellar: "));
+  if (error !== undefined) return error;
+  const line = lines.at(-1) ?? "";
   try {
     const parsed = JSON.parse(line) as { msg?: unknown; err?: { message?: unknown } };
     const message = parsed.err?.message ?? parsed.msg;
