@@ -99,6 +99,11 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<Anvil> {
   child.stderr.resume();
   const addresses = [...output.matchAll(/^\(\d+\) (0x[0-9a-fA-F]{40})/gm)].map((m) => m[1] as Hex);
   const keys = [...output.matchAll(/^\(\d+\) (0x[0-9a-fA-F]{64})$/gm)].map((m) => m[1] as Hex);
+  // Anvil does not notice its parent's death: take it down when this process exits in any way
+  // but SIGKILL (an uncaught error included).
+  const onExit = () => child.kill("SIGKILL");
+  process.once("exit", onExit);
+  void exited.then(() => process.off("exit", onExit));
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill("SIGTERM");

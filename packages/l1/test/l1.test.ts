@@ -355,3 +355,35 @@ t.test("an operator changes its node's URL; a quorum above one is refused at dep
     "a quorum of 3/2 cannot be met",
   );
 });
+
+t.test("anvil does not outlive a process that dies of an uncaught error", async (t) => {
+  const { execFile } = await import("node:child_process");
+  const { fileURLToPath } = await import("node:url");
+  const script = fileURLToPath(new URL("../../../test/fixtures/anvil-crash.ts", import.meta.url));
+  const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+    const child = execFile(
+      process.execPath,
+      ["--import", "tsx", "--conditions=cellar-source", script],
+      { env: { ...process.env, NODE_OPTIONS: "" } },
+      () => {},
+    );
+    let out = "";
+    child.stdout?.on("data", (d: Buffer) => {
+      out += d.toString();
+    });
+    child.once("exit", (c) => resolve({ code: c, stdout: out }));
+  });
+  t.equal(code, 1, "the process died of its error");
+  const pid = Number(stdout.trim());
+  t.ok(pid > 0, `anvil was ${pid}`);
+  let alive = true;
+  for (let i = 0; i < 50 && alive; i++) {
+    try {
+      process.kill(pid, 0);
+      await new Promise((r) => setTimeout(r, 100));
+    } catch {
+      alive = false;
+    }
+  }
+  t.notOk(alive, "anvil is gone");
+});
