@@ -455,8 +455,15 @@ Every process is a child on a free 127.0.0.1 port; SIGINT or SIGTERM stops them 
     .description(
       "the whole flow once on a throwaway devnet: post, certify, sample, settle on L1, kill a third of the nodes, read back",
     )
-    .addOption(new Option("--nodes <n>", "storage nodes to run").argParser(positiveInt).default(8))
-    .addOption(new Option("--mib <n>", "size of the generated batch in MiB").argParser(parseMib).default(3))
+    .addOption(
+      new Option("--nodes <n>", "storage nodes to run").argParser(positiveInt).default(8).env("CELLAR_DEMO_NODES"),
+    )
+    .addOption(
+      new Option("--mib <n>", "size of the generated batch in MiB")
+        .argParser(parseMib)
+        .default(3)
+        .env("CELLAR_DEMO_MIB"),
+    )
     .option("--json", "print the report {ok, steps: [{step, seconds, summary, details}], …} as JSON", false)
     .addHelpText(
       "after",
