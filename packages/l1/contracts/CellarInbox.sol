@@ -2,6 +2,7 @@
 pragma solidity ^0.8.30;
 
 import {BLS} from "./BLS.sol";
+import {BLSVerifier} from "./BLSVerifier.sol";
 import {CellarRegistry} from "./CellarRegistry.sol";
 
 /// @title Cellar batch inbox
@@ -10,7 +11,7 @@ import {CellarRegistry} from "./CellarRegistry.sol";
 /// of the active nodes, aggregate BLS signature over the attestation message, hash to G2 included)
 /// and records the batch. It can then check a KZG opening of any blob of a recorded batch through
 /// the EIP-4844 point-evaluation precompile.
-contract CellarInbox {
+contract CellarInbox is BLSVerifier {
     using BLS for BLS.G1;
 
     address internal constant POINT_EVALUATION = address(0x0a);
@@ -175,20 +176,6 @@ contract CellarInbox {
             POINT_EVALUATION.staticcall(abi.encodePacked(versionedHash, z, y, commitment, proof));
         if (!ok || out.length != 64) revert InvalidOpening();
         return true;
-    }
-
-    /// External so that `postBatch` can catch its revert: parses a blst uncompressed G2 point.
-    function parseSignature(bytes calldata raw) external pure returns (bytes memory) {
-        return BLS.parseG2(raw);
-    }
-
-    /// External so that `postBatch` can catch a precompile failure (a point off its subgroup).
-    function checkPairing(BLS.G1 calldata key, bytes calldata message, bytes calldata signature)
-        external
-        view
-        returns (bool)
-    {
-        return BLS.verify(key, BLS.hashToG2(message), signature);
     }
 
     function _quorumOf(uint256 count) private view returns (uint256) {

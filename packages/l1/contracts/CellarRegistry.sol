@@ -2,6 +2,7 @@
 pragma solidity ^0.8.30;
 
 import {BLS} from "./BLS.sol";
+import {BLSVerifier} from "./BLSVerifier.sol";
 
 /// @title Cellar storage-node registry
 /// @notice Storage nodes register a BLS public key (checked on chain with a proof of possession)
@@ -9,7 +10,7 @@ import {BLS} from "./BLS.sol";
 /// signer bitmap; indexes never shift: a node that leaves keeps its slot, marked inactive. The
 /// registry keeps the sum of the active keys, so the inbox checks a certificate by subtracting the
 /// few non-signers instead of adding every signer.
-contract CellarRegistry {
+contract CellarRegistry is BLSVerifier {
     using BLS for BLS.G1;
 
     /// Slots in the registry (a signer bitmap is at most 32 bytes). Slots of nodes that left are
@@ -166,20 +167,6 @@ contract CellarRegistry {
     /// What the inbox needs to check a certificate: the active set and the sum of its keys.
     function signingState() external view returns (BLS.G1 memory aggregate, uint256 bitmap, uint256 count, uint256 slots) {
         return (_aggregate, activeBitmap, activeCount, _nodes.length);
-    }
-
-    /// External so that `register` can catch its revert: parses a blst uncompressed G2 point.
-    function parseSignature(bytes calldata raw) external pure returns (bytes memory) {
-        return BLS.parseG2(raw);
-    }
-
-    /// External so that `register` can catch a precompile failure (a point outside its subgroup).
-    function checkPairing(BLS.G1 calldata key, bytes calldata message, bytes calldata signature)
-        external
-        view
-        returns (bool)
-    {
-        return BLS.verify(key, BLS.hashToG2(message), signature);
     }
 
     function _parseKey(bytes calldata raw) private pure returns (BLS.G1 memory) {

@@ -1,6 +1,6 @@
 import { buildNodeSet, type Certificate, type NodeRecord, proofOfPossession, type SecretKey } from "@cellar/protocol";
 import { fromHex, toHex } from "@cellar/utils";
-import type { Hex, Log } from "viem";
+import type { Abi, Hex, Log } from "viem";
 import {
   type Address,
   checkAddress,
@@ -39,6 +39,25 @@ async function mine(rpcUrl: string, hash: Hex, action: string): Promise<Mined> {
   if (receipt.status !== "success")
     throw new L1Error("CELLAR_ERR_L1_REVERTED", `${action} reverted in block ${receipt.blockNumber}`, { txHash: hash });
   return { txHash: hash, blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed };
+}
+
+/**
+ * Simulates a contract write (so a refusal costs no gas and comes back with the contract error),
+ * then sends it and waits for it to be mined. `result` is what the simulation returned.
+ */
+async function write(
+  options: L1Signer,
+  call: { address: Address; abi: Abi; functionName: string; args: readonly unknown[] },
+  action: string,
+): Promise<Mined & { result: unknown }> {
+  const { wallet } = await walletClient(options);
+  const { request, result } = await rpc(
+    () => publicClient(options.rpcUrl).simulateContract({ ...call, account: wallet.account } as never),
+    options.rpcUrl,
+    action,
+  );
+  const hash = await rpc(() => wallet.writeContract(request as never), options.rpcUrl, action);
+  return { ...(await mine(options.rpcUrl, hash, action)), result };
 }
 
 /**
@@ -84,44 +103,28 @@ export async function registerNode(
     "secretKey" in options
       ? [options.secretKey.toPublicKey().toBytes(), proofOfPossession(options.secretKey)]
       : [options.publicKey, options.proofOfPossession];
-  const args = [toHex(uncompressedPublicKey(publicKey)), options.url, toHex(uncompressedSignature(pop))] as const;
-  const { wallet } = await walletClient(options);
-  const client = publicClient(options.rpcUrl);
-  const action = "registering the node";
-  const { request, result } = await rpc(
-    () =>
-      client.simulateContract({
-        address: registry,
-        abi: cellarRegistryAbi,
-        functionName: "register",
-        args,
-        account: wallet.account,
-      }),
-    options.rpcUrl,
-    action,
+  const args = [toHex(uncompressedPublicKey(publicKey)), options.url, toHex(uncompressedSignature(pop))];
+  const { result, ...mined } = await write(
+    options,
+    { address: registry, abi: cellarRegistryAbi, functionName: "register", args },
+    "registering the node",
   );
-  const hash = await rpc(() => wallet.writeContract(request), options.rpcUrl, action);
-  return { ...(await mine(options.rpcUrl, hash, action)), index: Number(result) };
+  return { ...mined, index: Number(result) };
 }
 
 /** Takes a node out of the active set (its operator only); its index stays reserved. */
 export async function deregisterNode(options: L1Signer & { registry: Address; index: number }): Promise<Mined> {
-  const registry = checkAddress(options.registry, "registry");
-  const { wallet } = await walletClient(options);
-  const action = `deregistering node ${options.index}`;
-  const { request } = await rpc(
-    () =>
-      publicClient(options.rpcUrl).simulateContract({
-        address: registry,
-        abi: cellarRegistryAbi,
-        functionName: "deregister",
-        args: [BigInt(options.index)],
-        account: wallet.account,
-      }),
-    options.rpcUrl,
-    action,
+  const { result: _, ...mined } = await write(
+    options,
+    {
+      address: checkAddress(options.registry, "registry"),
+      abi: cellarRegistryAbi,
+      functionName: "deregister",
+      args: [BigInt(options.index)],
+    },
+    `deregistering node ${options.index}`,
   );
-  return mine(options.rpcUrl, await rpc(() => wallet.writeContract(request), options.rpcUrl, action), action);
+  return mined;
 }
 
 /** Every registry slot in order, left nodes included. */
@@ -185,23 +188,17 @@ function postArgs(s: Settlement) {
 
 /** Posts a certified batch to the inbox, which checks the certificate on chain. */
 export async function settleBatch(options: L1Signer & { inbox: Address } & Settlement): Promise<Mined> {
-  const inbox = checkAddress(options.inbox, "inbox");
-  const args = postArgs(options);
-  const { wallet } = await walletClient(options);
-  const action = "posting the batch";
-  const { request } = await rpc(
-    () =>
-      publicClient(options.rpcUrl).simulateContract({
-        address: inbox,
-        abi: cellarInboxAbi,
-        functionName: "postBatch",
-        args,
-        account: wallet.account,
-      }),
-    options.rpcUrl,
-    action,
+  const { result: _, ...mined } = await write(
+    options,
+    {
+      address: checkAddress(options.inbox, "inbox"),
+      abi: cellarInboxAbi,
+      functionName: "postBatch",
+      args: postArgs(options),
+    },
+    "posting the batch",
   );
-  return mine(options.rpcUrl, await rpc(() => wallet.writeContract(request), options.rpcUrl, action), action);
+  return mined;
 }
 
 /** Whether the inbox has recorded `root`. */
