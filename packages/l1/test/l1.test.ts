@@ -359,20 +359,9 @@ t.test("an operator changes its node's URL; a quorum above one is refused at dep
 t.test("anvil does not outlive a process that dies of an uncaught error", async (t) => {
   const { execFile } = await import("node:child_process");
   const { fileURLToPath } = await import("node:url");
-  const script = fileURLToPath(new URL("../../../test/fixtures/anvil-crash.ts", import.meta.url));
+  const script = fileURLToPath(new URL("../../../test/fixtures/anvil-crash.mjs", import.meta.url));
   const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
-    const child = execFile(
-      process.execPath,
-      ["--import", "tsx", "--conditions=cellar-source", script],
-      // Without the test runner's hooks and coverage: the child runs the sources through tsx,
-      // whose transformed code would not line up with the coverage of this process.
-      {
-        env: Object.fromEntries(
-          Object.entries(process.env).filter(([k]) => !/^(NODE_OPTIONS|NODE_V8_COVERAGE|TAP|_TAP)/.test(k)),
-        ),
-      },
-      () => {},
-    );
+    const child = execFile(process.execPath, [script], () => {});
     let out = "";
     child.stdout?.on("data", (d: Buffer) => {
       out += d.toString();
