@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { killOnExit } from "@cellar/utils";
 import { L1Error } from "./errors.js";
 
 type Hex = `0x${string}`;
@@ -101,9 +102,7 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<Anvil> {
   const keys = [...output.matchAll(/^\(\d+\) (0x[0-9a-fA-F]{64})$/gm)].map((m) => m[1] as Hex);
   // Anvil does not notice its parent's death: take it down when this process exits in any way
   // but SIGKILL (an uncaught error included).
-  const onExit = () => child.kill("SIGKILL");
-  process.once("exit", onExit);
-  void exited.then(() => process.off("exit", onExit));
+  killOnExit(child);
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill("SIGTERM");

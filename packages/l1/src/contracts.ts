@@ -34,11 +34,13 @@ export interface Mined {
   readonly gasUsed: bigint;
 }
 
-async function mine(rpcUrl: string, hash: Hex, action: string): Promise<Mined> {
+/** Waits for `hash` to be mined; a reverted transaction throws. `contractAddress`: what a deployment created. */
+async function mine(rpcUrl: string, hash: Hex, action: string): Promise<Mined & { contractAddress?: Address }> {
   const receipt = await rpc(() => publicClient(rpcUrl).waitForTransactionReceipt({ hash }), rpcUrl, action);
   if (receipt.status !== "success")
     throw new L1Error("CELLAR_ERR_L1_REVERTED", `${action} reverted in block ${receipt.blockNumber}`, { txHash: hash });
-  return { txHash: hash, blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed };
+  const mined = { txHash: hash, blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed };
+  return receipt.contractAddress ? { ...mined, contractAddress: receipt.contractAddress } : mined;
 }
 
 /**
@@ -69,11 +71,9 @@ export async function deployContracts(
 ): Promise<Deployment> {
   const { wallet, chain } = await walletClient(options);
   const deploy = async (action: string, send: () => Promise<Hex>): Promise<Address> => {
-    const hash = await rpc(send, options.rpcUrl, action);
-    await mine(options.rpcUrl, hash, action);
-    const receipt = await publicClient(options.rpcUrl).getTransactionReceipt({ hash });
-    if (!receipt.contractAddress) throw new L1Error("CELLAR_ERR_L1_REVERTED", `${action}: no contract was created`);
-    return receipt.contractAddress;
+    const { contractAddress } = await mine(options.rpcUrl, await rpc(send, options.rpcUrl, action), action);
+    if (!contractAddress) throw new L1Error("CELLAR_ERR_L1_REVERTED", `${action}: no contract was created`);
+    return contractAddress;
   };
   const registry =
     options.registry === undefined

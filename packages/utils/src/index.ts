@@ -14,3 +14,4 @@
 export { mapConcurrent } from "./concurrency.js";
 export { CellarError, isCellarError } from "./errors.js";
 export { bytesEqual, fromHex, HEX_ERROR_CODES, type HexErrorCode, toHex } from "./hex.js";
+export { killOnExit } from "./process.js";

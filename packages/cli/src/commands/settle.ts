@@ -1,6 +1,6 @@
 import { DisperserClient } from "@cellar/client";
 import { type Address, postedBatches, recordedBatch, settleBatch } from "@cellar/l1";
-import { parseCertificate } from "@cellar/protocol";
+import { parseCertificate, signersOf } from "@cellar/protocol";
 import { fromHex } from "@cellar/utils";
 import { CliError } from "../errors.js";
 import { type Io, printJson } from "../output.js";
@@ -67,7 +67,7 @@ export async function settleCommand(id: string, options: SettleOptions, io: Io):
     blockNumber: Number(result.blockNumber),
     ...(result.gasUsed === undefined ? {} : { gasUsed: Number(result.gasUsed) }),
     alreadyRecorded: result.alreadyRecorded,
-    signers: certificate.signerBitmap.reduce((n, b) => n + b.toString(2).replaceAll("0", "").length, 0),
+    signers: signersOf(certificate.signerBitmap).length,
   };
   if (options.json) {
     printJson(io, summary);

@@ -3,6 +3,7 @@ import { createWriteStream } from "node:fs";
 import { type AddressInfo, createServer, type Server } from "node:net";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { killOnExit } from "@cellar/utils";
 import { CliError } from "../errors.js";
 
 /** The `cellar` executable: the same depth from src/devnet and dist/devnet. */
@@ -29,28 +30,6 @@ export async function freePorts(n: number): Promise<number[]> {
   } finally {
     await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
   }
-}
-
-const running = new Set<ChildProcess>();
-
-/** SIGKILL for every child still running when this process exits (a crash, an unhandled error). */
-function reap(): void {
-  for (const child of running) child.kill("SIGKILL");
-}
-
-/**
- * Makes sure `child` does not outlive this process: an orderly stop ends it first, and if this
- * process exits any other way (an uncaught error, `process.exit`), it is killed on the way out.
- * Only SIGKILL of this process itself can orphan it.
- */
-export function killOnExit(child: ChildProcess): void {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  if (running.size === 0) process.once("exit", reap);
-  running.add(child);
-  child.once("exit", () => {
-    running.delete(child);
-    if (running.size === 0) process.off("exit", reap);
-  });
 }
 
 /** A long-lived `cellar <role>` child process that printed its ready line. */
