@@ -2,29 +2,13 @@ import { relative } from "node:path";
 import { startDevnet } from "../devnet/devnet.js";
 import type { DevnetInfo } from "../devnet/devnet-file.js";
 import { type Io, printJson } from "../output.js";
+import { firstSignal } from "../server.js";
 
 export interface DevnetCommandOptions {
   readonly nodes: number;
   readonly dir: string;
   readonly logLevel: string;
   readonly json: boolean;
-}
-
-/** The first SIGINT or SIGTERM; listening starts at once, so none sent during start-up is missed. */
-function firstSignal(): { received: Promise<NodeJS.Signals>; cancel(): void } {
-  let on: (signal: NodeJS.Signals) => void = () => {};
-  const received = new Promise<NodeJS.Signals>((resolve) => {
-    on = (signal) => resolve(signal);
-  });
-  process.once("SIGINT", on);
-  process.once("SIGTERM", on);
-  return {
-    received,
-    cancel() {
-      process.off("SIGINT", on);
-      process.off("SIGTERM", on);
-    },
-  };
 }
 
 /**

@@ -1,9 +1,8 @@
 import { buildDisperserApp, Disperser } from "@cellar/disperser";
 import { sharedKzg } from "@cellar/kzg";
-import { fromHex } from "@cellar/utils";
-import pino from "pino";
-import { loadNodeSet, type NodeSetFlags, parseChainId, watchNodeSet } from "../config.js";
+import { loadNodeSet, type NodeSetFlags, watchNodeSet } from "../config.js";
 import type { Io } from "../output.js";
+import { domainOf, serverLogger, untilStopped } from "../server.js";
 
 export interface DisperserCommandOptions extends NodeSetFlags {
   readonly host: string;
@@ -26,11 +25,11 @@ export interface DisperserCommandOptions extends NodeSetFlags {
  * --nodes (SIGHUP reloads it) or the L1 registry (--rpc, --registry; polled for changes).
  */
 export async function disperserCommand(options: DisperserCommandOptions, io: Io): Promise<void> {
-  const logger = pino({ level: options.logLevel, base: { role: "disperser" } }, pino.destination(2));
+  const logger = serverLogger("disperser", options.logLevel);
   const disperser = new Disperser(
     {
       nodes: await loadNodeSet(options),
-      domain: { chainId: parseChainId(options.chainId), inbox: fromHex(options.inbox, 20, "--inbox") },
+      domain: domainOf(options),
       replication: options.replication,
       quorum: options.quorum,
       maxBatchBytes: options.maxBatchBytes,
@@ -49,10 +48,7 @@ export async function disperserCommand(options: DisperserCommandOptions, io: Io)
       : `cellar disperser listening on ${url} with ${ready.nodes} storage nodes\n`,
   );
   const unwatch = watchNodeSet(options, disperser.nodes, (nodes) => disperser.setNodes(nodes), logger);
-  await new Promise<void>((resolve) => {
-    process.once("SIGINT", () => resolve());
-    process.once("SIGTERM", () => resolve());
-  });
+  await untilStopped(logger);
   unwatch();
   await app.close();
   await disperser.close();

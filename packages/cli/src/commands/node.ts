@@ -1,9 +1,9 @@
 import { sharedKzg } from "@cellar/kzg";
 import { StorageNode } from "@cellar/node";
-import { fromHex, toHex } from "@cellar/utils";
-import pino from "pino";
-import { hasNodeSet, loadNodeSet, type NodeSetFlags, parseChainId, watchNodeSet } from "../config.js";
+import { toHex } from "@cellar/utils";
+import { hasNodeSet, loadNodeSet, type NodeSetFlags, watchNodeSet } from "../config.js";
 import type { Io } from "../output.js";
+import { domainOf, serverLogger, untilStopped } from "../server.js";
 
 export interface NodeCommandOptions extends NodeSetFlags {
   readonly data: string;
@@ -27,8 +27,7 @@ export interface NodeCommandOptions extends NodeSetFlags {
  * Stdout gets one line when the node listens (JSON with --json); logs go to stderr as JSON.
  */
 export async function nodeCommand(options: NodeCommandOptions, io: Io): Promise<void> {
-  const logger = pino({ level: options.logLevel, base: { role: "node" } }, pino.destination(2));
-  const chainId = parseChainId(options.chainId);
+  const logger = serverLogger("node", options.logLevel);
   const node = new StorageNode(
     {
       dataDir: options.data,
@@ -37,7 +36,7 @@ export async function nodeCommand(options: NodeCommandOptions, io: Io): Promise<
       ...(options.key === undefined ? {} : { keyFile: options.key }),
       ...(hasNodeSet(options) ? { nodes: await loadNodeSet(options) } : {}),
       replication: options.replication,
-      domain: { chainId, inbox: fromHex(options.inbox, 20, "--inbox") },
+      domain: domainOf(options),
       maxBlobs: options.maxBlobs,
       retentionMs: options.retention * 1000,
       scrubCellsPerSecond: options.scrubRate,
@@ -66,14 +65,7 @@ export async function nodeCommand(options: NodeCommandOptions, io: Io): Promise<
     },
     logger,
   );
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      logger.info({ signal }, "stopping");
-      resolve();
-    };
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-  });
+  await untilStopped(logger);
   unwatch();
   await node.stop();
 }

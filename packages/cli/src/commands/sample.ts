@@ -5,11 +5,11 @@ import { sharedKzg } from "@cellar/kzg";
 import { type Address, postedBatches, publicClient, recordedBatch, watchBatches } from "@cellar/l1";
 import { LightError, LightNode, sampleBatch, trustCertificate } from "@cellar/light";
 import { parseCertificate } from "@cellar/protocol";
-import { bytesEqual, fromHex, toHex } from "@cellar/utils";
-import pino from "pino";
-import { loadNodeSet, type NodeSetFlags, parseChainId, watchNodeSet } from "../config.js";
+import { bytesEqual, toHex } from "@cellar/utils";
+import { loadNodeSet, type NodeSetFlags, watchNodeSet } from "../config.js";
 import { CliError } from "../errors.js";
 import { type Io, printJson, progressBar } from "../output.js";
+import { domainOf, serverLogger, untilStopped } from "../server.js";
 
 const ZERO_ADDRESS = `0x${"00".repeat(20)}`;
 
@@ -59,7 +59,7 @@ export async function sampleCommand(id: string, options: SampleCommandOptions, i
       );
     }
     const certificate = parseCertificate((json as { certificate?: unknown }).certificate ?? json);
-    const domain = { chainId: parseChainId(options.chainId), inbox: fromHex(options.inbox, 20, "--inbox") };
+    const domain = domainOf(options);
     const trusted = trustCertificate(certificate, nodes, domain, { replication: options.replication });
     if (!bytesEqual(trusted, root))
       throw new CliError("CELLAR_ERR_CLI_INPUT", "the certificate is for another batch than the id given");
@@ -117,11 +117,11 @@ export interface LightCommandOptions extends NodeSetFlags {
  * and with --registry it reads and follows the node set from the L1 registry.
  */
 export async function lightCommand(options: LightCommandOptions, io: Io): Promise<void> {
-  const logger = pino({ level: options.logLevel, base: { role: "light" } }, pino.destination(2));
+  const logger = serverLogger("light", options.logLevel);
   const light = new LightNode(
     {
       nodes: await loadNodeSet(options),
-      domain: { chainId: parseChainId(options.chainId), inbox: fromHex(options.inbox, 20, "--inbox") },
+      domain: domainOf(options),
       replication: options.replication,
       target: options.confidence,
       intervalMs: options.interval * 1000,
@@ -148,10 +148,7 @@ export async function lightCommand(options: LightCommandOptions, io: Io): Promis
   io.stdout.write(
     options.json ? `${JSON.stringify({ event: "listening", url })}\n` : `cellar light listening on ${url}\n`,
   );
-  await new Promise<void>((resolve) => {
-    process.once("SIGINT", () => resolve());
-    process.once("SIGTERM", () => resolve());
-  });
+  await untilStopped(logger);
   unwatchInbox();
   unwatchNodes();
   await light.stop();
