@@ -5,7 +5,7 @@ import { createKeyFile, type NodeIdentity } from "@cellar/node";
 import { nodeSetToJson } from "@cellar/protocol";
 import { mapConcurrent, toHex } from "@cellar/utils";
 import { CliError } from "../errors.js";
-import { type ChildServer, freePorts, isAlive, killOnExit, spawnServer } from "./children.js";
+import { type ChildServer, freePorts, isAlive, spawnServer } from "./children.js";
 import { DEVNET_FILE, type DevnetInfo, type DevnetNode, readDevnetFile, writeDevnetFile } from "./devnet-file.js";
 import { type Anvil, cellarL1, type L1 } from "./l1.js";
 
@@ -80,7 +80,6 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
 
     const l1 = options.l1 ?? cellarL1;
     anvil = await l1.startAnvil();
-    killOnExit(anvil.child);
     const rpcUrl = anvil.rpcUrl;
     const account = anvil.accounts[0] as Anvil["accounts"][number];
     step(`anvil on ${rpcUrl} (chain ${anvil.chainId})`);
