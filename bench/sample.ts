@@ -15,6 +15,7 @@ import { columnOf, encodeBatch } from "@cellar/codec";
 import { Disperser } from "@cellar/disperser";
 import { sharedKzg } from "@cellar/kzg";
 import { chooseSampleColumns, DEFAULT_TARGET, sampleBatch, samplesFor } from "@cellar/light";
+import { sharedErasure } from "@cellar/native";
 import { StorageNode } from "@cellar/node";
 import { buildNodeSet } from "@cellar/protocol";
 
@@ -27,6 +28,7 @@ const { values: args } = parseArgs({
 });
 process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, availableParallelism()));
 const kzg = sharedKzg();
+const erasure = sharedErasure();
 const domain = { chainId: 31337n, inbox: new Uint8Array(20) };
 const dirs = Array.from({ length: 8 }, () => mkdtempSync(join(tmpdir(), "cellar-bench-sample-")));
 const nodes = dirs.map((dataDir) => new StorageNode({ dataDir, domain, scrubIntervalMs: 3_600_000 }, { kzg }));
@@ -34,7 +36,7 @@ await Promise.all(nodes.map((n) => n.start()));
 const set = buildNodeSet(nodes.map((n) => ({ publicKey: n.identity.publicKey, url: n.url })));
 for (const n of nodes) n.setNodes(set);
 const payload = new Uint8Array(randomBytes(Math.round(Number(args.mib) * 1024 * 1024)));
-const disperser = new Disperser({ nodes: set, domain }, { kzg });
+const disperser = new Disperser({ nodes: set, domain }, { kzg, erasure });
 await disperser.post(payload);
 const batch = await encodeBatch(payload, { kzg });
 const client = new NodeClient({ timeoutMs: 5000, attempts: 1 });

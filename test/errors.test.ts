@@ -33,6 +33,7 @@ import {
 import { createKzg, KZG_ERROR_CODES, KzgError } from "@cellar/kzg";
 import { deployContracts, L1_ERROR_CODES, L1Error, readNodeSet, startAnvil, verifyOpeningOnChain } from "@cellar/l1";
 import { LIGHT_ERROR_CODES, LightError, LightNode, sampleBatch, samplesFor, trustCertificate } from "@cellar/light";
+import { createErasure, NATIVE_ERROR_CODES, NativeError, sharedErasure } from "@cellar/native";
 import { NODE_ERROR_CODES, NodeError, readKeyFile, StorageNode } from "@cellar/node";
 import { BYTES_PER_CELL, MAX_BATCH_BYTES } from "@cellar/params";
 import {
@@ -53,6 +54,7 @@ import { request } from "undici";
 import { runCli } from "./helpers/cli.js";
 
 const kzg = createKzg({ precompute: false });
+const erasure = sharedErasure();
 const manifest = buildManifest([new Uint8Array(48).fill(0xc0)], 10);
 const zeroColumns = Array.from({ length: 64 }, (_, index) => ({
   index,
@@ -98,7 +100,7 @@ const disperser = new Disperser(
     maxBatchBytes: 1024,
     nodeAttempts: 1,
   },
-  { kzg },
+  { kzg, erasure },
 );
 const disperserApp = buildDisperserApp(disperser);
 const disperserUrl = await disperserApp.listen({ host: "127.0.0.1", port: 0 });
@@ -165,6 +167,29 @@ const table: [code: string, kind: ErrorClass, trigger: Trigger][] = [
       throw new KzgError("CELLAR_ERR_KZG_INTERNAL", "internal", {});
     },
   ],
+  ["CELLAR_ERR_NATIVE_INVALID_LENGTH", NativeError, () => erasure.computeCells(new Uint8Array(1))],
+  [
+    "CELLAR_ERR_NATIVE_INVALID_FIELD_ELEMENT",
+    NativeError,
+    () => erasure.computeCells(new Uint8Array(131072).fill(0xff)),
+  ],
+  ["CELLAR_ERR_NATIVE_INVALID_CELL_INDEX", NativeError, () => erasure.recoverBlobs([...Array(63).keys(), 200], [])],
+  ["CELLAR_ERR_NATIVE_MISMATCHED_INPUTS", NativeError, () => erasure.recoverBlobs([...Array(64).keys()], [[]])],
+  ["CELLAR_ERR_NATIVE_NOT_ENOUGH_CELLS", NativeError, () => erasure.recoverBlobs([0], [])],
+  [
+    "CELLAR_ERR_NATIVE_UNAVAILABLE",
+    NativeError,
+    () => createErasure({ backend: "native", addonPath: join(tmpdir(), "none", "cellar_native.node") }),
+  ],
+  // Raised only when the kernel fails in a way the checks rule out (out of memory);
+  // native/test/erasure.test.ts raises it through a failing kernel.
+  [
+    "CELLAR_ERR_NATIVE_INTERNAL",
+    NativeError,
+    () => {
+      throw new NativeError("CELLAR_ERR_NATIVE_INTERNAL", "internal", {});
+    },
+  ],
   ["CELLAR_ERR_CODEC_TOO_LARGE", CodecError, () => frameBatch({ length: MAX_BATCH_BYTES + 1 } as Uint8Array)],
   ["CELLAR_ERR_CODEC_INVALID_FRAME", CodecError, () => readFrameHeader(new Uint8Array(3))],
   ["CELLAR_ERR_CODEC_INVALID_PACKING", CodecError, () => unframeBlobs(manifest, [new Uint8Array(131072).fill(1)])],
@@ -176,7 +201,7 @@ const table: [code: string, kind: ErrorClass, trigger: Trigger][] = [
   [
     "CELLAR_ERR_CODEC_INVALID_CELL",
     CodecError,
-    () => decodeBatch(buildManifest([new Uint8Array(48).fill(0x11)], 0), zeroColumns, { kzg }),
+    () => decodeBatch(buildManifest([new Uint8Array(48).fill(0x11)], 0), zeroColumns, { kzg, erasure }),
   ],
   [
     "CELLAR_ERR_CODEC_SIZE_MISMATCH",
@@ -274,6 +299,7 @@ const table: [code: string, kind: ErrorClass, trigger: Trigger][] = [
         nodes: buildNodeSet([{ publicKey: node.identity.publicKey, url: node.url }]),
         client: new NodeClient(),
         kzg,
+        erasure,
       }),
   ],
   ["CELLAR_ERR_DISPERSER_BAD_REQUEST", DisperserError, () => disperserError("GET", "/v1/batches/nonsense")],
@@ -289,7 +315,7 @@ const table: [code: string, kind: ErrorClass, trigger: Trigger][] = [
   [
     "CELLAR_ERR_DISPERSER_CONFIG",
     DisperserError,
-    () => new Disperser({ nodes: [], domain: { chainId: 1n, inbox: new Uint8Array(20) } }, { kzg }),
+    () => new Disperser({ nodes: [], domain: { chainId: 1n, inbox: new Uint8Array(20) } }, { kzg, erasure }),
   ],
   ["CELLAR_ERR_LIGHT_INVALID_TARGET", LightError, () => samplesFor(2)],
   [
@@ -400,6 +426,7 @@ t.test("every exported code is in the table, once", async (t) => {
   const exported = [
     ...HEX_ERROR_CODES,
     ...KZG_ERROR_CODES,
+    ...NATIVE_ERROR_CODES,
     ...CODEC_ERROR_CODES,
     ...PROTOCOL_ERROR_CODES,
     ...NODE_ERROR_CODES,

@@ -1,6 +1,7 @@
 import { availableParallelism } from "node:os";
 import { type BatchManifest, type Column, decodeBatch, verifyColumns } from "@cellar/codec";
 import type { Kzg } from "@cellar/kzg";
+import type { Erasure } from "@cellar/native";
 import { CELLS_PER_EXT_BLOB, DATA_COLUMNS } from "@cellar/params";
 import { custodyTable, DEFAULT_REPLICATION, type NodeRecord } from "@cellar/protocol";
 import { mapConcurrent, toHex } from "@cellar/utils";
@@ -11,7 +12,9 @@ export interface RetrieveOptions {
   readonly nodes: readonly NodeRecord[];
   readonly replication?: number;
   readonly client: NodeClient;
-  readonly kzg: Pick<Kzg, "verifyCellProofBatchAsync" | "recoverCellsAndProofsAsync">;
+  readonly kzg: Pick<Kzg, "verifyCellProofBatchAsync">;
+  /** Data-only recovery, for when some of columns 0..63 cannot be had. */
+  readonly erasure: Pick<Erasure, "recoverBlobsAsync">;
   /** The manifest, when the caller already holds a checked one; otherwise fetched from the nodes. */
   readonly manifest?: BatchManifest;
   /** Called for a node that answered with cells that fail their proofs, or with garbage. */
@@ -97,7 +100,7 @@ export async function retrieveBatch(root: Uint8Array, options: RetrieveOptions):
   const payload = await decodeBatch(
     manifest,
     columnsUsed.map((c) => good.get(c) as Column),
-    { kzg: options.kzg, alreadyVerified: true },
+    { kzg: options.kzg, erasure: options.erasure, alreadyVerified: true },
   );
   return { manifest, payload, columnsUsed };
 }

@@ -1,5 +1,6 @@
 import { availableParallelism } from "node:os";
 import { type Kzg, KzgError } from "@cellar/kzg";
+import type { Erasure } from "@cellar/native";
 import { BYTES_PER_BLOB, DATA_COLUMNS, FRAME_HEADER_BYTES } from "@cellar/params";
 import { mapConcurrent } from "@cellar/utils";
 import type { Column } from "./column.js";
@@ -10,6 +11,8 @@ import { blobCountFor, unpackBlobs } from "./pack.js";
 
 /** Blobs whose cells go into one batch verification call. */
 const VERIFY_CHUNK_BLOBS = 8;
+/** Blobs rebuilt in one recovery call (they share the work that depends on the missing columns). */
+const RECOVER_CHUNK_BLOBS = 4;
 
 export interface DecodeProgress {
   readonly stage: "verify" | "rebuild";
@@ -27,7 +30,11 @@ export interface VerifyOptions {
 }
 
 export interface DecodeOptions extends VerifyOptions {
-  readonly kzg: Pick<Kzg, "verifyCellProofBatchAsync" | "recoverCellsAndProofsAsync">;
+  /**
+   * Data-only recovery (`@cellar/native`): rebuilds blobs from verified cells without their
+   * proofs. Used only when some of columns 0..63 are missing.
+   */
+  readonly erasure: Pick<Erasure, "recoverBlobsAsync">;
   /**
    * The caller has already verified every cell of the given columns against this manifest (as
    * `retrieveBatch` does, column by column as they arrive), so they are not verified twice.
@@ -154,8 +161,8 @@ async function holds(
  * Rebuilds a batch's payload from any 64 or more of its columns. Every cell used is verified
  * against the manifest's commitments first; a cell that fails is an error
  * (CELLAR_ERR_CODEC_INVALID_CELL naming it), never silently used or skipped. With columns 0..63
- * all present the blobs are their concatenation; otherwise each blob is recovered from 64
- * verified columns. The result is checked against the frame header and the manifest's size.
+ * all present the blobs are their concatenation; otherwise the blobs are recovered from 64
+ * verified columns by data-only recovery (no proofs recomputed). The result is checked against the frame header and the manifest's size.
  */
 export async function decodeBatch(
   manifest: BatchManifest,
@@ -178,19 +185,21 @@ export async function decodeBatch(
   }
   const blobCount = manifest.blobs.length;
   const direct = chosen[DATA_COLUMNS - 1] === DATA_COLUMNS - 1;
+  const starts: number[] = [];
+  const chunk = direct ? 1 : RECOVER_CHUNK_BLOBS;
+  for (let b = 0; b < blobCount; b += chunk) starts.push(b);
   let blobsDone = 0;
-  const blobs = await mapConcurrent(
-    Array.from({ length: blobCount }, (_, b) => b),
-    options.concurrency ?? availableParallelism(),
-    async (b) => {
-      const cells = used.map((column) => column.cells[b] as Uint8Array);
-      const original = direct
-        ? cells
-        : (await options.kzg.recoverCellsAndProofsAsync(chosen, cells)).cells.slice(0, DATA_COLUMNS);
-      options.onProgress?.({ stage: "rebuild", blobsDone: ++blobsDone, blobs: blobCount });
-      return Buffer.concat(original);
-    },
-  );
+  // Every blob misses the same columns, so a few blobs go into each recovery call; several
+  // calls run at once on the thread pool.
+  const rebuilt = await mapConcurrent(starts, options.concurrency ?? availableParallelism(), async (start) => {
+    const end = Math.min(start + chunk, blobCount);
+    const cells = Array.from({ length: end - start }, (_, i) => used.map((c) => c.cells[start + i] as Uint8Array));
+    const blobs = direct ? cells.map((c) => Buffer.concat(c)) : await options.erasure.recoverBlobsAsync(chosen, cells);
+    blobsDone += end - start;
+    options.onProgress?.({ stage: "rebuild", blobsDone, blobs: blobCount });
+    return blobs;
+  });
+  const blobs = rebuilt.flat();
   return unframeBlobs(manifest, blobs);
 }
 

@@ -2,16 +2,19 @@
  * Cellar's codec: turns a rollup batch into KZG-committed, erasure-coded blobs and back.
  * Framing (version, lengths, optional compression), packing 31 bytes per field element, EIP-4844
  * versioned hashes, the keccak batch root, the manifest, batch ids (CIDs), the column file layout,
- * and rebuilding from any 64 verified columns. Crypto is passed in (`kzg`), never loaded here.
+ * and rebuilding from any 64 verified columns. Crypto is passed in (`kzg`, and `erasure` for
+ * data-only recovery), never loaded here.
  *
  * @example
  * ```ts
  * import { sharedKzg } from "@cellar/kzg";
+ * import { sharedErasure } from "@cellar/native";
  * import { columnOf, decodeBatch, encodeBatch } from "@cellar/codec";
  * const kzg = sharedKzg();
+ * const erasure = sharedErasure();
  * const batch = await encodeBatch(bytes, { kzg });
  * const some = [70, 3, 99, ...].map((c) => columnOf(batch, c)); // any 64 columns
- * const back = await decodeBatch(batch.manifest, some, { kzg });
+ * const back = await decodeBatch(batch.manifest, some, { kzg, erasure });
  * ```
  *
  * @packageDocumentation

@@ -19,6 +19,7 @@ import {
   verifyColumns,
 } from "@cellar/codec";
 import { sharedKzg } from "@cellar/kzg";
+import { sharedErasure } from "@cellar/native";
 import {
   BYTES_PER_CELL,
   CELLS_PER_EXT_BLOB,
@@ -30,6 +31,7 @@ import fc from "fast-check";
 import t from "tap";
 
 const kzg = sharedKzg();
+const erasure = sharedErasure();
 const ckzg = createRequire(import.meta.url)("c-kzg") as {
   loadTrustedSetup(precompute: number): void;
   blobToKzgCommitment(blob: Uint8Array): Uint8Array;
@@ -61,17 +63,17 @@ t.test("round trip at every boundary: all columns, original half, random halves"
     const manifest = parseManifest(JSON.parse(JSON.stringify(manifestToJson(batch.manifest))));
     t.equal(manifest.size, size);
     t.equal(manifest.blobs.length, Math.max(1, Math.ceil((size + FRAME_HEADER_BYTES) / P)), `${size}: blob count`);
-    t.same(await decodeBatch(manifest, all(batch), { kzg }), payload, `${size}: from all columns`);
+    t.same(await decodeBatch(manifest, all(batch), { kzg, erasure }), payload, `${size}: from all columns`);
     const original = Array.from({ length: DATA_COLUMNS }, (_, c) => columnOf(batch, c));
-    t.same(await decodeBatch(manifest, original, { kzg }), payload, `${size}: from columns 0..63`);
+    t.same(await decodeBatch(manifest, original, { kzg, erasure }), payload, `${size}: from columns 0..63`);
     const parity = Array.from({ length: DATA_COLUMNS }, (_, c) => columnOf(batch, c + DATA_COLUMNS));
-    t.same(await decodeBatch(manifest, parity, { kzg }), payload, `${size}: from the parity columns alone`);
+    t.same(await decodeBatch(manifest, parity, { kzg, erasure }), payload, `${size}: from the parity columns alone`);
     const subset = randomColumns(DATA_COLUMNS);
     t.same(
       await decodeBatch(
         manifest,
         subset.map((c) => columnOf(batch, c)),
-        { kzg },
+        { kzg, erasure },
       ),
       payload,
       `${size}: from random columns ${subset.slice(0, 5).join(",")}…`,
@@ -93,7 +95,7 @@ t.test("property: random payloads rebuild exactly from random 64-column subsets"
         const back = await decodeBatch(
           batch.manifest,
           columns.map((c) => columnOf(batch, c)),
-          { kzg },
+          { kzg, erasure },
         );
         return Buffer.compare(back, payload) === 0;
       },
@@ -112,13 +114,12 @@ t.test("alreadyVerified skips the second verification, and only that", async (t)
       verifyCalls++;
       return kzg.verifyCellProofBatchAsync(...args);
     },
-    recoverCellsAndProofsAsync: kzg.recoverCellsAndProofsAsync.bind(kzg),
   };
   const columns = randomColumns(DATA_COLUMNS).map((c) => columnOf(batch, c));
-  t.same(await decodeBatch(batch.manifest, columns, { kzg: counting }), payload);
+  t.same(await decodeBatch(batch.manifest, columns, { kzg: counting, erasure }), payload);
   t.ok(verifyCalls > 0, "verified by default");
   verifyCalls = 0;
-  t.same(await decodeBatch(batch.manifest, columns, { kzg: counting, alreadyVerified: true }), payload);
+  t.same(await decodeBatch(batch.manifest, columns, { kzg: counting, erasure, alreadyVerified: true }), payload);
   t.equal(verifyCalls, 0, "not verified again when the caller has");
 });
 
@@ -129,7 +130,7 @@ t.test("compressed batches round-trip and record the original size", async (t) =
   t.equal(packed.manifest.size, payload.length);
   t.ok(packed.blobs.length < plain.blobs.length, `${packed.blobs.length} blobs instead of ${plain.blobs.length}`);
   const subset = randomColumns(DATA_COLUMNS).map((c) => columnOf(packed, c));
-  t.same(await decodeBatch(packed.manifest, subset, { kzg }), payload);
+  t.same(await decodeBatch(packed.manifest, subset, { kzg, erasure }), payload);
 });
 
 t.test("an 8 MiB batch round-trips through columns files from random 64-column subsets", async (t) => {
@@ -145,7 +146,7 @@ t.test("an 8 MiB batch round-trips through columns files from random 64-column s
     ["columns 0..63", originals],
   ] as const) {
     const columns = chosen.map((c) => parseColumn(files.get(c) as Uint8Array, c, batch.blobs.length));
-    const back = await decodeBatch(batch.manifest, columns, { kzg });
+    const back = await decodeBatch(batch.manifest, columns, { kzg, erasure });
     t.ok(Buffer.compare(back, payload) === 0, `${round}: bit-exact`);
   }
 });
@@ -177,7 +178,7 @@ t.test("a rebuild refuses, with a typed error, anything it cannot vouch for", as
   const columns = all(batch);
   const take = (list: number[]) => list.map((c) => columns[c] as Column);
 
-  await t.rejects(decodeBatch(batch.manifest, take(randomColumns(63)), { kzg }), {
+  await t.rejects(decodeBatch(batch.manifest, take(randomColumns(63)), { kzg, erasure }), {
     code: "CELLAR_ERR_CODEC_NOT_ENOUGH_COLUMNS",
     context: { available: 63, needed: 64 },
   });
@@ -193,14 +194,14 @@ t.test("a rebuild refuses, with a typed error, anything it cannot vouch for", as
     cell[100] = (cell[100] as number) ^ 1;
   });
   const withFlipped = [...take([...Array(64).keys()]).filter((c) => c.index !== 5), flipped];
-  await t.rejects(decodeBatch(batch.manifest, withFlipped, { kzg }), {
+  await t.rejects(decodeBatch(batch.manifest, withFlipped, { kzg, erasure }), {
     code: "CELLAR_ERR_CODEC_INVALID_CELL",
     context: { bad: [{ blob: 1, column: 5 }] },
   });
   const nonCanonical = tampered(70, 0, (cell) => cell.fill(0xff, 0, 32));
   const parity = [...take(Array.from({ length: 64 }, (_, i) => i + 64)).filter((c) => c.index !== 70), nonCanonical];
   await t.rejects(
-    decodeBatch(batch.manifest, parity, { kzg }),
+    decodeBatch(batch.manifest, parity, { kzg, erasure }),
     {
       code: "CELLAR_ERR_CODEC_INVALID_CELL",
       context: { bad: [{ blob: 0, column: 70 }] },
@@ -226,7 +227,7 @@ t.test("a rebuild refuses, with a typed error, anything it cannot vouch for", as
     decodeBatch(
       batch.manifest,
       take(randomColumns(64)).map((c) => columnOf(other, c.index)),
-      { kzg },
+      { kzg, erasure },
     ),
     {
       code: "CELLAR_ERR_CODEC_INVALID_CELL",
@@ -237,11 +238,13 @@ t.test("a rebuild refuses, with a typed error, anything it cannot vouch for", as
     [batch.manifest.blobs[0]?.commitment as Uint8Array, other.manifest.blobs[1]?.commitment as Uint8Array],
     payload.length,
   );
-  await t.rejects(decodeBatch(forged, take(randomColumns(64)), { kzg }), { code: "CELLAR_ERR_CODEC_INVALID_CELL" });
+  await t.rejects(decodeBatch(forged, take(randomColumns(64)), { kzg, erasure }), {
+    code: "CELLAR_ERR_CODEC_INVALID_CELL",
+  });
 
   const short = { ...(columns[0] as Column), cells: (columns[0] as Column).cells.slice(0, 1) };
   await t.rejects(
-    decodeBatch(batch.manifest, [...take(randomColumns(64)).filter((c) => c.index !== 0), short], { kzg }),
+    decodeBatch(batch.manifest, [...take(randomColumns(64)).filter((c) => c.index !== 0), short], { kzg, erasure }),
     {
       code: "CELLAR_ERR_CODEC_INVALID_COLUMN",
     },
@@ -269,7 +272,7 @@ t.test("blobs that commit correctly but frame wrongly are refused, never misread
     return decodeBatch(
       manifest,
       randomColumns(64).map((c) => columnOf(batch, c)),
-      { kzg },
+      { kzg, erasure },
     );
   };
   const framed = frameBatch(new Uint8Array([1, 2, 3]));

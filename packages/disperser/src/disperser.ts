@@ -3,6 +3,7 @@ import { availableParallelism } from "node:os";
 import { ClientError, NodeClient, type RetrieveOptions, retrieveBatch } from "@cellar/client";
 import { type BatchManifest, encodeBatch, type ManifestJson, manifestToJson } from "@cellar/codec";
 import type { Kzg } from "@cellar/kzg";
+import type { Erasure } from "@cellar/native";
 import { MAX_BATCH_BYTES } from "@cellar/params";
 import {
   type AttestationDomain,
@@ -44,10 +45,9 @@ export interface DisperserOptions {
 }
 
 export interface DisperserModules {
-  readonly kzg: Pick<
-    Kzg,
-    "blobToCommitmentAsync" | "computeCellsAndProofsAsync" | "verifyCellProofBatchAsync" | "recoverCellsAndProofsAsync"
-  >;
+  readonly kzg: Pick<Kzg, "blobToCommitmentAsync" | "computeCellsAndProofsAsync" | "verifyCellProofBatchAsync">;
+  /** Data-only recovery for retrievals that miss some of columns 0..63 (`@cellar/native`). */
+  readonly erasure: Pick<Erasure, "recoverBlobsAsync">;
   readonly logger?: FastifyBaseLogger;
   readonly metrics?: DisperserMetrics;
 }
@@ -83,6 +83,7 @@ export class Disperser {
   readonly metrics: DisperserMetrics;
   readonly client: NodeClient;
   readonly #kzg: DisperserModules["kzg"];
+  readonly #erasure: DisperserModules["erasure"];
   readonly #log: FastifyBaseLogger | undefined;
   readonly #byPayload = new Map<string, Entry>();
   readonly #byRoot = new Map<string, Entry>();
@@ -115,6 +116,7 @@ export class Disperser {
     };
     this.#nodes = opts.nodes;
     this.#kzg = modules.kzg;
+    this.#erasure = modules.erasure;
     this.#log = modules.logger;
     this.metrics = modules.metrics ?? createDisperserMetrics();
     this.client = new NodeClient({ timeoutMs: this.opts.nodeTimeoutMs, attempts: this.opts.nodeAttempts });
@@ -246,6 +248,7 @@ export class Disperser {
       replication: this.opts.replication,
       client: this.client,
       kzg: this.#kzg,
+      erasure: this.#erasure,
       ...(known ? { manifest: known } : {}),
       onBadNode: (node, column, reason) => {
         this.metrics.badNodes.inc({ reason });

@@ -7,8 +7,9 @@
  * @example
  * ```ts
  * import { sharedKzg } from "@cellar/kzg";
+ * import { sharedErasure } from "@cellar/native";
  * import { buildDisperserApp, Disperser } from "@cellar/disperser";
- * const disperser = new Disperser({ nodes, domain }, { kzg: sharedKzg() });
+ * const disperser = new Disperser({ nodes, domain }, { kzg: sharedKzg(), erasure: sharedErasure() });
  * const app = buildDisperserApp(disperser);
  * await app.listen({ host: "127.0.0.1", port: 7000 });
  * ```

@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import { blobProof, frameBatch, packBlobs, versionedHash } from "@cellar/codec";
 import { Disperser } from "@cellar/disperser";
 import { sharedKzg } from "@cellar/kzg";
+import { sharedErasure } from "@cellar/native";
 import {
   type AttestationDomain,
   buildCertificate,
@@ -45,6 +46,7 @@ import {
 } from "../src/index.js";
 
 const kzg = sharedKzg();
+const erasure = sharedErasure();
 const anvil: Anvil = await startAnvil();
 t.teardown(() => anvil.stop());
 const owner = anvil.accounts[0] as Anvil["accounts"][number];
@@ -75,7 +77,7 @@ for (const node of cluster.nodes) {
 }
 const set = await readNodeSet({ rpcUrl: anvil.rpcUrl, registry });
 for (const node of cluster.nodes) node.setNodes(set);
-const disperser = new Disperser({ nodes: set, domain }, { kzg });
+const disperser = new Disperser({ nodes: set, domain }, { kzg, erasure });
 t.teardown(() => disperser.close());
 
 const payload = new Uint8Array(randomBytes(200_000));

@@ -16,6 +16,7 @@ import {
   samplesFor,
   trustCertificate,
 } from "@cellar/light";
+import { sharedErasure } from "@cellar/native";
 import { buildNodeSet, generateSecretKey, parseCertificate } from "@cellar/protocol";
 import Fastify from "fastify";
 import t from "tap";
@@ -23,13 +24,14 @@ import { request } from "undici";
 import { startCluster, TEST_DOMAIN } from "../../../test/helpers/cluster.js";
 
 const kzg = sharedKzg();
+const erasure = sharedErasure();
 const cluster = await startCluster(8, kzg);
 t.teardown(() => cluster.stop());
 const client = new NodeClient({ timeoutMs: 2000, attempts: 1 });
 t.teardown(() => client.close());
 
 async function certified(bytes: Uint8Array) {
-  const d = new Disperser({ nodes: cluster.set, domain: TEST_DOMAIN }, { kzg });
+  const d = new Disperser({ nodes: cluster.set, domain: TEST_DOMAIN }, { kzg, erasure });
   const posted = await d.post(bytes);
   await d.close();
   return posted;

@@ -1,5 +1,6 @@
 import { CodecError, chooseColumns, decodeBatch, verifyColumns } from "@cellar/codec";
 import { sharedKzg } from "@cellar/kzg";
+import { sharedErasure } from "@cellar/native";
 import { DATA_COLUMNS } from "@cellar/params";
 import { toHex } from "@cellar/utils";
 import { readColumnFiles, readManifestFile } from "../batch-dir.js";
@@ -23,10 +24,10 @@ export async function decodeCommand(dir: string, options: DecodeCommandOptions, 
   if (first !== undefined && !options.skipBad) throw first.error;
 
   let columns = read.columns;
-  // Fast path (columns 0..63 all present) needs no recovery, so no prover tables either.
-  const present = new Set(columns.map((c) => c.index));
-  const direct = Array.from({ length: DATA_COLUMNS }, (_, c) => c).every((c) => present.has(c));
-  const kzg = sharedKzg({ precompute: !direct || options.skipBad });
+  // Verification needs no prover tables, and data-only recovery needs no proofs at all.
+  const kzg = sharedKzg({ precompute: false });
+  // The backend in use is reported in the summary (`recovery`), not logged.
+  const erasure = sharedErasure();
   const concurrency = options.concurrency === undefined ? {} : { concurrency: options.concurrency };
   const bar = progressBar(io, !options.json);
   const dropped = new Set(read.malformed.map((m) => m.column));
@@ -43,6 +44,7 @@ export async function decodeCommand(dir: string, options: DecodeCommandOptions, 
     }
     payload = await decodeBatch(manifest, columns, {
       kzg,
+      erasure,
       ...concurrency,
       onProgress: (p) => bar.update(p.blobsDone, p.blobs, p.stage === "verify" ? "verifying" : "rebuilding"),
     });
@@ -74,6 +76,7 @@ export async function decodeCommand(dir: string, options: DecodeCommandOptions, 
     columnsDropped: [...dropped].sort((a, b) => a - b),
     columnsUsed: used,
     recovered,
+    recovery: recovered ? erasure.backend : null,
     seconds: Number(seconds.toFixed(3)),
   };
   if (options.json) {
@@ -82,7 +85,9 @@ export async function decodeCommand(dir: string, options: DecodeCommandOptions, 
     else printJson(io, summary);
     return;
   }
-  const how = recovered ? "recovered from columns incl. parity" : "concatenated from columns 0..63";
+  const how = recovered
+    ? `recovered from columns incl. parity, ${erasure.backend === "native" ? "native" : "TypeScript"} data-only recovery`
+    : "concatenated from columns 0..63";
   const message = `decoded ${payload.length} bytes from ${read.columns.length} of 128 columns (${how}) in ${seconds.toFixed(1)} s\n`;
   (options.out === "-" ? io.stderr : io.stdout).write(message);
 }

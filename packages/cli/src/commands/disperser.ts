@@ -1,5 +1,6 @@
 import { buildDisperserApp, Disperser } from "@cellar/disperser";
 import { sharedKzg } from "@cellar/kzg";
+import { sharedErasure } from "@cellar/native";
 import { loadNodeSet, type NodeSetFlags, watchNodeSet } from "../config.js";
 import type { Io } from "../output.js";
 import { domainOf, serverLogger, untilStopped } from "../server.js";
@@ -37,7 +38,7 @@ export async function disperserCommand(options: DisperserCommandOptions, io: Io)
       deadlineMs: options.deadline * 1000,
       lightNodes: options.light ?? [],
     },
-    { kzg: sharedKzg({ precompute: true }), logger },
+    { kzg: sharedKzg({ precompute: true }), erasure: sharedErasure({ log: (m) => logger.info(m) }), logger },
   );
   const app = buildDisperserApp(disperser, { daLayerByte: options.daLayerByte, logger });
   const url = await app.listen({ host: options.host, port: options.port });
