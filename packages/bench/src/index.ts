@@ -33,7 +33,7 @@ export {
 } from "./gf256.js";
 export { type EncodeKzg, timePipeline, timeRawFloor } from "./measure-encode.js";
 export { measureParts, type PartSamples, partsSpread } from "./measure-parts.js";
-export { type StorageKzg, timeCellsOnly, timeRecovery, timeVerify } from "./measure-storage.js";
+export { type StorageKzg, timeCellsOnly, timeDataRecovery, timeRecovery, timeVerify } from "./measure-storage.js";
 export { MIB, type RssSampler, startRssSampler } from "./memory.js";
 export {
   type BenchOptions,
@@ -60,6 +60,7 @@ export {
   type BenchModules,
   type BenchProgress,
   CPU_SHARE_FLOOR,
+  DATA_RECOVERY_NOTE,
   GF256_NOTE,
   RATIO_TARGET,
   RECOVERY_NOTE,

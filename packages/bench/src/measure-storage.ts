@@ -1,5 +1,6 @@
 import type { EncodedBlob } from "@cellar/codec";
 import type { Kzg } from "@cellar/kzg";
+import type { Erasure } from "@cellar/native";
 import { CELLS_PER_EXT_BLOB, DATA_COLUMNS } from "@cellar/params";
 import { bytesEqual, mapConcurrent } from "@cellar/utils";
 import { BenchError } from "./errors.js";
@@ -80,6 +81,45 @@ export async function timeRecovery(
     });
   }
   return seconds;
+}
+
+/** Blobs per data-only recovery call, as the codec's rebuild groups them. */
+const DATA_RECOVERY_CHUNK = 4;
+
+/**
+ * Seconds to rebuild `blobs` from their 64 parity cells with data-only recovery (no proofs),
+ * a few blobs per call sharing the missing columns, `workers` calls at a time.
+ */
+export async function timeDataRecovery(
+  erasure: Pick<Erasure, "recoverBlobsAsync">,
+  blobs: readonly EncodedBlob[],
+  workers: number,
+  onBlob: () => void,
+  minMs = 0,
+): Promise<number> {
+  const starts = Array.from(
+    { length: Math.ceil(blobs.length / DATA_RECOVERY_CHUNK) },
+    (_, i) => i * DATA_RECOVERY_CHUNK,
+  );
+  return repeatFor(minMs, onBlob, async (tick) => {
+    const rebuilt = await mapConcurrent(starts, workers, async (start) => {
+      const chunk = blobs.slice(start, start + DATA_RECOVERY_CHUNK);
+      const out = await erasure.recoverBlobsAsync(
+        PARITY_CELLS,
+        chunk.map((blob) => PARITY_CELLS.map((c) => blob.cells[c] as Uint8Array)),
+      );
+      for (const _ of chunk) tick();
+      return out;
+    });
+    const bad = rebuilt
+      .flat()
+      .findIndex((blob, i) => !bytesEqual(blob.subarray(0, 2048), blobs[i]?.cells[0] as Uint8Array));
+    if (bad >= 0) {
+      throw new BenchError("CELLAR_ERR_BENCH_SELF_CHECK", `blob ${bad} did not recover to its original cells`, {
+        blob: bad,
+      });
+    }
+  });
 }
 
 /** Seconds for the cell extension alone (`computeCells`: no commitment, no proofs), `workers` at a time. */

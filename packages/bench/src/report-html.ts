@@ -78,7 +78,7 @@ ${renderChartSvg(report)}
 <table>${head(["part", "ms/blob", "MB/s", "share"])}${partRows.join("")}</table>
 <p>Summed, the parts give ${formatRate(parts.sumMBps)} MB/s; spread ${pct(parts.spread)}.</p>
 <h2>Storage node, ${storage.workers} worker(s)</h2>
-<table>${head(["operation", "rate", "note"])}${row(["verification", `${formatRate(storage.verifyCellsPerSecond)} cells/s`, `${formatRate(storage.verifyCellsPerSecond / CELLS_PER_EXT_BLOB)} blobs/s, ${CELLS_PER_EXT_BLOB} cells per batch call`])}${row(["recovery", `${formatRate(storage.recoveryMBps)} MB/s`, storage.recoveryNote])}${row(["cells only", `${formatRate(storage.cellsOnlyMBps)} MB/s`, "computeCells: the extension without commitment or proofs"])}</table>
+<table>${head(["operation", "rate", "note"])}${row(["verification", `${formatRate(storage.verifyCellsPerSecond)} cells/s`, `${formatRate(storage.verifyCellsPerSecond / CELLS_PER_EXT_BLOB)} blobs/s, ${CELLS_PER_EXT_BLOB} cells per batch call`])}${row(["recovery", `${formatRate(storage.recoveryMBps)} MB/s`, storage.recoveryNote])}${row(["data-only recovery", `${formatRate(storage.dataRecoveryMBps)} MB/s`, storage.dataRecoveryNote])}${row(["cells only", `${formatRate(storage.cellsOnlyMBps)} MB/s`, "computeCells: the extension without commitment or proofs"])}</table>
 <h2>Reference points</h2>
 <table>${head(["reference", "MB/s", "note"])}${row(["raw KZG floor", formatRate(reference.rawFloorMBps), `node-eth-kzg alone, ${reference.workers} worker(s)`])}${row(["GF(2^8) Reed–Solomon", formatRate(reference.gf256MBps), reference.gf256Note])}</table>
 <p>Memory: ${memory.baselineRssMiB} MiB resident after warm-up (both KZG contexts loaded), peak ${memory.peakRssMiB} MiB.</p>

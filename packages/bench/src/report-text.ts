@@ -124,8 +124,9 @@ export function formatReportText(report: BenchReport): string {
     `storage node, ${plural(storage.workers, "worker")}`,
     `  verification    ${formatRate(storage.verifyCellsPerSecond)} cells/s (${formatRate(storage.verifyCellsPerSecond / CELLS_PER_EXT_BLOB)} blobs/s, ${CELLS_PER_EXT_BLOB} cells per batch call)`,
     `  recovery        ${formatRate(storage.recoveryMBps)} MB/s (${storage.recoveryNote})`,
+    `  data-only       ${formatRate(storage.dataRecoveryMBps)} MB/s, ${formatRate(storage.dataRecoveryMBps / storage.recoveryMBps)}x the above (${storage.dataRecoveryNote})`,
     `  cells only      ${formatRate(storage.cellsOnlyMBps)} MB/s (computeCells: the extension without commitment or proofs)`,
-    `  spread ${pct(storage.spread)} (verification ${pct(storage.spreads.verify)}, recovery ${pct(storage.spreads.recovery)}, cells only ${pct(storage.spreads.cellsOnly)})`,
+    `  spread ${pct(storage.spread)} (verification ${pct(storage.spreads.verify)}, recovery ${pct(storage.spreads.recovery)}, cells only ${pct(storage.spreads.cellsOnly)}, data-only ${pct(storage.spreads.dataRecovery)})`,
   );
 
   const factor = reference.gf256MBps / reference.rawFloorMBps;

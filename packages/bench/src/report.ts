@@ -63,11 +63,19 @@ export interface StorageResult {
   /** Payload MB/s rebuilt from the 64 parity columns alone. */
   readonly recoveryMBps: number;
   readonly recoveryNote: string;
+  /** Payload MB/s rebuilt from the 64 parity columns by data-only recovery (no proofs). */
+  readonly dataRecoveryMBps: number;
+  readonly dataRecoveryNote: string;
   /** Payload MB/s of the cell extension alone (`computeCells`, no proofs). */
   readonly cellsOnlyMBps: number;
-  /** The largest of the three spreads below. */
+  /** The largest of the spreads below. */
   readonly spread: number;
-  readonly spreads: { readonly verify: number; readonly recovery: number; readonly cellsOnly: number };
+  readonly spreads: {
+    readonly verify: number;
+    readonly recovery: number;
+    readonly cellsOnly: number;
+    readonly dataRecovery: number;
+  };
   readonly trusted: boolean;
 }
 

@@ -1,11 +1,12 @@
 import { randomBytes } from "node:crypto";
 import { cpus, loadavg, totalmem } from "node:os";
 import { type EncodedBatch, frameBatch, packBlobs } from "@cellar/codec";
+import type { Erasure } from "@cellar/native";
 import { CELLS_PER_EXT_BLOB, FRAME_HEADER_BYTES, PAYLOAD_BYTES_PER_BLOB } from "@cellar/params";
 import { type Gf256Codec, gf256EncodeBlobs, timeGf256 } from "./gf256.js";
 import { type EncodeKzg, timePipeline, timeRawFloor } from "./measure-encode.js";
 import { measureParts, type PartSamples, partsSpread } from "./measure-parts.js";
-import { type StorageKzg, timeCellsOnly, timeRecovery, timeVerify } from "./measure-storage.js";
+import { type StorageKzg, timeCellsOnly, timeDataRecovery, timeRecovery, timeVerify } from "./measure-storage.js";
 import { MIB, startRssSampler } from "./memory.js";
 import { type BenchOptions, defaultBlobCount, resolveBenchOptions } from "./options.js";
 import type { RawKzg } from "./raw-floor.js";
@@ -22,7 +23,9 @@ export const SCALING_TARGET = 0.9;
 /** The pipeline must reach this share of the raw library floor. */
 export const RATIO_TARGET = 0.95;
 export const RECOVERY_NOTE =
-  "rebuilt from the 64 parity columns with recoverCellsAndProofs, which recomputes all 128 proofs too; data-only recovery awaits the native addon";
+  "rebuilt from the 64 parity columns with recoverCellsAndProofs, which recomputes all 128 proofs too";
+/** What the data-only row measures; the backend (native addon or TypeScript fallback) is appended. */
+export const DATA_RECOVERY_NOTE = "rebuilt from the 64 parity columns without proofs, 4 blobs per call";
 export const GF256_NOTE =
   "@subspace/reed-solomon-erasure.wasm, 64 data + 64 parity shards per blob, one thread: erasure coding without proofs";
 
@@ -36,6 +39,8 @@ export interface BenchProgress {
 /** What the benchmark runs on, passed in by the caller (crypto is never loaded in here). */
 export interface BenchModules {
   readonly kzg: EncodeKzg & StorageKzg;
+  /** Data-only recovery (`@cellar/native`), measured beside the library's recovery. */
+  readonly erasure: Pick<Erasure, "backend" | "recoverBlobsAsync">;
   /** The raw floor's own node-eth-kzg context (`createRawKzg()`). */
   readonly raw: RawKzg;
   /** The GF(2^8) reference codec (`loadGf256()`). */
@@ -55,7 +60,7 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
  */
 export async function runBench(options: BenchOptions, modules: BenchModules): Promise<BenchReport> {
   const opts = resolveBenchOptions(options);
-  const { kzg, raw, gf256, onProgress } = modules;
+  const { kzg, raw, gf256, erasure, onProgress } = modules;
   const readRss = modules.readRss ?? (() => process.memoryUsage.rss());
   const startedAt = new Date().toISOString();
   const clock = performance.now();
@@ -75,7 +80,7 @@ export async function runBench(options: BenchOptions, modules: BenchModules): Pr
     opts.warmup * 2 * warmBlobs +
     workers.length * runs * 2 * blobs.length +
     runs * partBlobs +
-    runs * (2 * blobs.length + recoveryBlobs) +
+    runs * (3 * blobs.length + recoveryBlobs) +
     runs * blobs.length;
   let done = 0;
   let stage = "";
@@ -100,6 +105,7 @@ export async function runBench(options: BenchOptions, modules: BenchModules): Pr
       const one = warm.batch.blobs.slice(0, 1);
       await timeVerify(kzg, one, 1, () => {});
       await timeRecovery(kzg, one, 1, () => {});
+      await timeDataRecovery(erasure, one, 1, () => {});
       await timeCellsOnly(kzg, blobs.slice(0, 1), 1, () => {});
       gf256EncodeBlobs(gf256, framed.subarray(0, PAYLOAD_BYTES_PER_BLOB));
     }
@@ -137,10 +143,12 @@ export async function runBench(options: BenchOptions, modules: BenchModules): Pr
     enter(`storage node, ${plural(largest, "worker")}`);
     const verify: number[] = [];
     const recovery: number[] = [];
+    const dataRecovery: number[] = [];
     const cellsOnly: number[] = [];
     for (let r = 0; r < runs; r++) {
       verify.push(await timeVerify(kzg, encoded.blobs, largest, tick, FAST_SAMPLE_MS));
       recovery.push(await timeRecovery(kzg, encoded.blobs.slice(0, recoveryBlobs), largest, tick));
+      dataRecovery.push(await timeDataRecovery(erasure, encoded.blobs, largest, tick, FAST_SAMPLE_MS));
       cellsOnly.push(await timeCellsOnly(kzg, blobs, largest, tick, FAST_SAMPLE_MS));
     }
 
@@ -154,7 +162,12 @@ export async function runBench(options: BenchOptions, modules: BenchModules): Pr
 
     const results = scalingResults(rows, mb, blobs.length);
     const first = results[0] as ScalingResult;
-    const storageSummaries = [summarize(verify), summarize(recovery), summarize(cellsOnly)] as const;
+    const storageSummaries = [
+      summarize(verify),
+      summarize(recovery),
+      summarize(cellsOnly),
+      summarize(dataRecovery),
+    ] as const;
     const gfSummary = summarize(gf);
     const partsTrust = partsSpread(parts);
     const body = {
@@ -170,12 +183,15 @@ export async function runBench(options: BenchOptions, modules: BenchModules): Pr
         verifyCellsPerSecond: sig(rate(blobs.length * CELLS_PER_EXT_BLOB, median(verify))),
         recoveryMBps: sig(rate(recoveryBlobs * mbPerBlob, median(recovery))),
         recoveryNote: RECOVERY_NOTE,
+        dataRecoveryMBps: sig(rate(mb, median(dataRecovery))),
+        dataRecoveryNote: `${DATA_RECOVERY_NOTE}, ${erasure.backend === "native" ? "native addon" : "TypeScript fallback"}`,
         cellsOnlyMBps: sig(rate(mb, median(cellsOnly))),
         spread: sig(Math.max(...storageSummaries.map((s) => s.spread))),
         spreads: {
           verify: sig(storageSummaries[0].spread),
           recovery: sig(storageSummaries[1].spread),
           cellsOnly: sig(storageSummaries[2].spread),
+          dataRecovery: sig(storageSummaries[3].spread),
         },
         trusted: storageSummaries.every((s) => s.trusted),
       },

@@ -76,9 +76,11 @@ function report(overrides: Partial<BenchReport> = {}): BenchReport {
       verifyCellsPerSecond: 3650,
       recoveryMBps: 0.61,
       recoveryNote: "includes proof recomputation",
+      dataRecoveryMBps: 18.3,
+      dataRecoveryNote: "no proofs, native addon",
       cellsOnlyMBps: 24.1,
       spread: 0.03,
-      spreads: { verify: 0.01, recovery: 0.03, cellsOnly: 0.02 },
+      spreads: { verify: 0.01, recovery: 0.03, cellsOnly: 0.02, dataRecovery: 0.02 },
       trusted: true,
     },
     reference: {
@@ -246,7 +248,7 @@ t.test("the terminal table, and its warnings when figures cannot be trusted", as
   t.match(text, /\n {6}2 {8}0\.932 {11}0\.941/);
   t.match(text, /this machine encodes 0\.932 MB\/s of payload \(3\.4 GB\/hour\) on 2 workers/);
   t.match(text, /every spread is within 10\.0%/);
-  t.match(text, /spread 3\.0% \(verification 1\.0%, recovery 3\.0%, cells only 2\.0%\)/);
+  t.match(text, /spread 3\.0% \(verification 1\.0%, recovery 3\.0%, cells only 2\.0%, data-only 2\.0%\)/);
   t.notMatch(text, /warning/);
 
   const noisy = report({

@@ -13,6 +13,7 @@ import {
   runBench,
 } from "@cellar/bench";
 import { sharedKzg } from "@cellar/kzg";
+import { sharedErasure } from "@cellar/native";
 import { BYTES_PER_CELL, BYTES_PER_PROOF, CELLS_PER_EXT_BLOB, PAYLOAD_BYTES_PER_BLOB } from "@cellar/params";
 import t from "tap";
 
@@ -21,8 +22,17 @@ const cells = Array.from({ length: CELLS_PER_EXT_BLOB }, (_, i) => new Uint8Arra
 const proofs = Array.from({ length: CELLS_PER_EXT_BLOB }, () => new Uint8Array(BYTES_PER_PROOF));
 
 /** KZG, raw floor and codec stand-ins that answer at once, with switches to make each check fail. */
-function fakes(opts: { verify?: boolean; recoverWrong?: boolean; gfResult?: number } = {}): BenchModules {
+function fakes(
+  opts: { verify?: boolean; recoverWrong?: boolean; dataWrong?: boolean; gfResult?: number } = {},
+): BenchModules {
   return {
+    erasure: {
+      backend: "js",
+      async recoverBlobsAsync(_indices, cellsOf) {
+        await tick();
+        return cellsOf.map(() => (opts.dataWrong ? (cells[1] as Uint8Array) : Buffer.concat(cells.slice(0, 64))));
+      },
+    },
     kzg: {
       async blobToCommitmentAsync() {
         await tick();
@@ -130,6 +140,10 @@ t.test("on fakes: results that fail their own check stop the run with SELF_CHECK
     code: "CELLAR_ERR_BENCH_SELF_CHECK",
     message: /did not recover/,
   });
+  await t.rejects(runBench(small, fakes({ dataWrong: true })), {
+    code: "CELLAR_ERR_BENCH_SELF_CHECK",
+    message: /blob 0 did not recover/,
+  });
   await t.rejects(runBench(small, fakes({ gfResult: 9 })), {
     code: "CELLAR_ERR_BENCH_SELF_CHECK",
     context: { result: 9 },
@@ -155,7 +169,7 @@ t.test("the GF(2^8) reference really erasure-codes: 64 lost shards come back", a
 t.test("one tiny real run: real KZG, real floor, real codec", async (t) => {
   const report = await runBench(
     { bytes: 1000, workers: [1], runs: 1, warmup: 0 },
-    { kzg: sharedKzg(), raw: createRawKzg(), gf256: loadGf256() },
+    { kzg: sharedKzg(), raw: createRawKzg(), gf256: loadGf256(), erasure: sharedErasure() },
   );
   t.match(report, {
     config: { bytes: 1000, blobs: 1, runs: 1, workers: [1] },
@@ -178,5 +192,7 @@ t.test("one tiny real run: real KZG, real floor, real codec", async (t) => {
     t.ok(v > 0, `positive: ${v}`);
   }
   t.ok(report.memory.peakRssMiB > 100, "two KZG contexts are resident");
-  t.match(report.storage.recoveryNote, /recomputes all 128 proofs.*native addon/);
+  t.match(report.storage.recoveryNote, /recomputes all 128 proofs/);
+  t.ok(report.storage.dataRecoveryMBps > report.storage.recoveryMBps, "data-only recovery beats the library's");
+  t.match(report.storage.dataRecoveryNote, /without proofs, 4 blobs per call, (native addon|TypeScript fallback)/);
 });

@@ -11,6 +11,7 @@ import {
   sharedRawKzg,
 } from "@cellar/bench";
 import { sharedKzg } from "@cellar/kzg";
+import { sharedErasure } from "@cellar/native";
 import { InvalidArgumentError } from "commander";
 import { CliError } from "../errors.js";
 import { type Io, printJson, progressBar } from "../output.js";
@@ -87,7 +88,13 @@ export async function benchCommand(options: BenchCommandOptions, io: Io): Promis
   const bar = progressBar(io, !options.json);
   let report: Awaited<ReturnType<typeof runBench>>;
   try {
-    report = await runBench(bench, { kzg, raw, gf256, onProgress: (p) => bar.update(p.done, p.total, p.stage) });
+    report = await runBench(bench, {
+      kzg,
+      raw,
+      gf256,
+      erasure: sharedErasure(),
+      onProgress: (p) => bar.update(p.done, p.total, p.stage),
+    });
   } finally {
     bar.stop();
   }
