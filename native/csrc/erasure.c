@@ -211,18 +211,23 @@ static int is_canonical(const uint8_t *p) {
   return 0;
 }
 
+/*
+ * The words are read and written as they are, without converting into or out of Montgomery
+ * form: the map from given cells to wanted cells is linear, so reading x as the representative
+ * of x/R yields outputs whose representatives are the plain results. It saves a product per word.
+ */
 static void fr_load(fr *o, const uint8_t *p) {
-  fr raw = {{load_be64(p + 24), load_be64(p + 16), load_be64(p + 8), load_be64(p)}};
-  fr_mul(o, &raw, &FR_RR);
+  o->l[0] = load_be64(p + 24);
+  o->l[1] = load_be64(p + 16);
+  o->l[2] = load_be64(p + 8);
+  o->l[3] = load_be64(p);
 }
 
 static void fr_store(uint8_t *p, const fr *a) {
-  fr raw;
-  fr_mul(&raw, a, &FR_RAW_ONE);
-  store_be64(p, raw.l[3]);
-  store_be64(p + 8, raw.l[2]);
-  store_be64(p + 16, raw.l[1]);
-  store_be64(p + 24, raw.l[0]);
+  store_be64(p, a->l[3]);
+  store_be64(p + 8, a->l[2]);
+  store_be64(p + 16, a->l[1]);
+  store_be64(p + 24, a->l[0]);
 }
 
 int cellar_recover(const uint8_t *indices, size_t count, const uint8_t *cells, size_t blobs, int all_cells,

@@ -78,50 +78,40 @@ static inline void fr_sub(fr *o, const fr *a, const fr *b) {
   memcpy(o->l, t, sizeof t);
 }
 
-/* Montgomery product a * b / R mod r (coarsely integrated operand scanning). */
+/*
+ * Montgomery product a * b / R mod r: coarsely integrated operand scanning, in the form that
+ * needs no carry word above the four limbs because r's top limb is below 2^63 - 1.
+ */
 static inline void fr_mul(fr *o, const fr *a, const fr *b) {
-  uint64_t t0 = 0, t1 = 0, t2 = 0, t3 = 0, t4 = 0;
+  uint64_t t[4] = {0, 0, 0, 0};
   for (int i = 0; i < 4; i++) {
     uint64_t bi = b->l[i];
-    u128 uv;
-    uint64_t c;
-    uv = (u128)a->l[0] * bi + t0;
-    t0 = (uint64_t)uv;
-    c = (uint64_t)(uv >> 64);
-    uv = (u128)a->l[1] * bi + t1 + c;
-    t1 = (uint64_t)uv;
-    c = (uint64_t)(uv >> 64);
-    uv = (u128)a->l[2] * bi + t2 + c;
-    t2 = (uint64_t)uv;
-    c = (uint64_t)(uv >> 64);
-    uv = (u128)a->l[3] * bi + t3 + c;
-    t3 = (uint64_t)uv;
-    c = (uint64_t)(uv >> 64);
-    uv = (u128)t4 + c;
-    t4 = (uint64_t)uv;
-    uint64_t t5 = (uint64_t)(uv >> 64);
-
-    uint64_t m = t0 * FR_INV;
-    uv = (u128)m * FR_R0 + t0;
-    c = (uint64_t)(uv >> 64);
-    uv = (u128)m * FR_R1 + t1 + c;
-    t0 = (uint64_t)uv;
-    c = (uint64_t)(uv >> 64);
-    uv = (u128)m * FR_R2 + t2 + c;
-    t1 = (uint64_t)uv;
-    c = (uint64_t)(uv >> 64);
-    uv = (u128)m * FR_R3 + t3 + c;
-    t2 = (uint64_t)uv;
-    c = (uint64_t)(uv >> 64);
-    uv = (u128)t4 + c;
-    t3 = (uint64_t)uv;
-    t4 = t5 + (uint64_t)(uv >> 64);
+    u128 x = (u128)a->l[0] * bi + t[0];
+    uint64_t hi = (uint64_t)(x >> 64);
+    uint64_t lo = (uint64_t)x;
+    uint64_t m = lo * FR_INV;
+    u128 y = (u128)m * FR_R0 + lo;
+    uint64_t c = (uint64_t)(y >> 64);
+    x = (u128)a->l[1] * bi + t[1] + hi;
+    hi = (uint64_t)(x >> 64);
+    y = (u128)m * FR_R1 + (uint64_t)x + c;
+    c = (uint64_t)(y >> 64);
+    t[0] = (uint64_t)y;
+    x = (u128)a->l[2] * bi + t[2] + hi;
+    hi = (uint64_t)(x >> 64);
+    y = (u128)m * FR_R2 + (uint64_t)x + c;
+    c = (uint64_t)(y >> 64);
+    t[1] = (uint64_t)y;
+    x = (u128)a->l[3] * bi + t[3] + hi;
+    hi = (uint64_t)(x >> 64);
+    y = (u128)m * FR_R3 + (uint64_t)x + c;
+    c = (uint64_t)(y >> 64);
+    t[2] = (uint64_t)y;
+    t[3] = hi + c;
   }
-  uint64_t t[4] = {t0, t1, t2, t3};
-  fr_reduce_once(t, t4);
+  fr_reduce_once(t, 0);
   memcpy(o->l, t, sizeof t);
 }
 
-static inline int fr_is_zero(const fr *a) { return (a->l[0] | a->l[1] | a->l[2] | a->l[3]) == 0; }
 
 #endif
