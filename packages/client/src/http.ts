@@ -96,6 +96,8 @@ export class Http {
           status: res.statusCode,
         });
       } catch (err) {
+        // An answer over the size cap will be over it again: no retry.
+        if (err instanceof ClientError && err.code === "CELLAR_ERR_CLIENT_TOO_LARGE") throw err;
         last = deadline.aborted
           ? new ClientError("CELLAR_ERR_CLIENT_TIMEOUT", `${method} ${url} took longer than ${timeoutMs} ms`, {
               timeoutMs,
@@ -105,6 +107,8 @@ export class Http {
       if (attempt < attempts) await sleep(this.backoffMs * 2 ** (attempt - 1) * (0.5 + Math.random()));
     }
     const cause = last as { code?: string; message?: string } | undefined;
+    // A deadline or a size cap is the caller's own limit: say which, not just "network".
+    if (last instanceof ClientError && last.code === "CELLAR_ERR_CLIENT_TIMEOUT") throw last;
     throw new ClientError(
       "CELLAR_ERR_CLIENT_NETWORK",
       `${method} ${url} failed after ${attempts} attempt(s): ${cause?.message ?? String(last)}`,
@@ -122,6 +126,8 @@ export class Http {
 async function readCapped(body: Dispatcher.ResponseData["body"], max: number, announced: number): Promise<Buffer> {
   const tooLarge = () =>
     new ClientError("CELLAR_ERR_CLIENT_TOO_LARGE", `the answer is larger than the ${max}-byte limit`, { max });
+  // Destroying an unread body makes undici emit an abort error on it: expected, not a crash.
+  body.on("error", () => {});
   if (announced > max) {
     body.destroy();
     throw tooLarge();

@@ -36,8 +36,9 @@ async function serve(disperser: Disperser, daLayerByte?: number) {
   };
 }
 
+// No payload cache: every read below rebuilds from the nodes, which is what these tests check.
 const disperser = new Disperser(
-  { key: TEST_DISPERSER_KEY, nodes: cluster.set, domain: TEST_DOMAIN, maxBatchBytes: 4 * 1024 * 1024 },
+  { key: TEST_DISPERSER_KEY, nodes: cluster.set, domain: TEST_DOMAIN, maxBatchBytes: 4 * 1024 * 1024, cacheBytes: 0 },
   { kzg },
 );
 const server = await serve(disperser);

@@ -53,10 +53,7 @@ const FASTIFY_REASONS: Readonly<Record<string, "TOO_LARGE" | "BAD_REQUEST">> = {
  * status, Fastify's own refusals under the service's codes, anything else a 500 that reveals
  * nothing.
  */
-export function answerFor(
-  err: unknown,
-  options: Pick<ServiceOptions, "area" | "status" | "codes">,
-): HttpErrorAnswer {
+export function answerFor(err: unknown, options: Pick<ServiceOptions, "area" | "status" | "codes">): HttpErrorAnswer {
   const codeFor = (reason: "TOO_LARGE" | "BAD_REQUEST") =>
     (reason === "TOO_LARGE" ? options.codes?.tooLarge : options.codes?.badRequest) ??
     `CELLAR_ERR_${options.area}_${reason}`;
@@ -86,7 +83,7 @@ export function answerFor(
       message: e.message ?? "bad request",
     };
   }
-  return { status: 500, code: "CELLAR_ERR_INTERNAL", message: "internal error" };
+  return { status: 500, code: "CELLAR_ERR_SERVICE_INTERNAL", message: "internal error" };
 }
 
 /** The client address a request is counted against (the socket's, never a header a caller sets). */
