@@ -18,7 +18,7 @@ import { buildDisperserApp, Disperser } from "@cellar/disperser";
 import { sharedKzg } from "@cellar/kzg";
 import { sharedErasure } from "@cellar/native";
 import { StorageNode } from "@cellar/node";
-import { buildNodeSet } from "@cellar/protocol";
+import { buildNodeSet, generateSecretKey } from "@cellar/protocol";
 
 const { values: args } = parseArgs({
   options: {
@@ -37,11 +37,21 @@ const kzg = sharedKzg();
 const erasure = sharedErasure();
 const domain = { chainId: 31337n, inbox: new Uint8Array(20) };
 const dirs = Array.from({ length: Number(args.nodes) }, () => mkdtempSync(join(tmpdir(), "cellar-bench-post-")));
-const nodes = dirs.map((dataDir) => new StorageNode({ dataDir, domain, scrubIntervalMs: 3_600_000 }, { kzg }));
+const disperserKey = generateSecretKey(new Uint8Array(randomBytes(32)));
+const nodes = dirs.map(
+  (dataDir) =>
+    new StorageNode(
+      { dataDir, domain, scrubIntervalMs: 3_600_000, dispersers: [disperserKey.toPublicKey().toBytes()] },
+      { kzg },
+    ),
+);
 await Promise.all(nodes.map((n) => n.start()));
 const set = buildNodeSet(nodes.map((n) => ({ publicKey: n.identity.publicKey, url: n.url })));
 for (const n of nodes) n.setNodes(set);
-const disperser = new Disperser({ nodes: set, domain, maxBatchBytes: 64 * 1024 * 1024 }, { kzg, erasure });
+const disperser = new Disperser(
+  { key: disperserKey, nodes: set, domain, maxBatchBytes: 64 * 1024 * 1024 },
+  { kzg, erasure },
+);
 const app = buildDisperserApp(disperser);
 const url = await app.listen({ host: "127.0.0.1", port: 0 });
 const client = new DisperserClient(url);

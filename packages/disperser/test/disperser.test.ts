@@ -19,7 +19,7 @@ import { toHex } from "@cellar/utils";
 import Fastify from "fastify";
 import t from "tap";
 import { request } from "undici";
-import { startCluster, TEST_DOMAIN } from "../../../test/helpers/cluster.js";
+import { startCluster, TEST_DISPERSER_KEY, TEST_DOMAIN } from "../../../test/helpers/cluster.js";
 
 const kzg = sharedKzg();
 const erasure = sharedErasure();
@@ -38,8 +38,9 @@ async function serve(disperser: Disperser, daLayerByte?: number) {
   };
 }
 
+// No payload cache: every read below rebuilds from the nodes, which is what these tests check.
 const disperser = new Disperser(
-  { nodes: cluster.set, domain: TEST_DOMAIN, maxBatchBytes: 4 * 1024 * 1024 },
+  { key: TEST_DISPERSER_KEY, nodes: cluster.set, domain: TEST_DOMAIN, maxBatchBytes: 4 * 1024 * 1024, cacheBytes: 0 },
   { kzg, erasure },
 );
 const server = await serve(disperser);
@@ -110,7 +111,7 @@ t.test("a node returning a forged attestation is left out of the aggregate", asy
   t.teardown(() => {
     for (const node of cluster.nodes) node.setNodes(cluster.set);
   });
-  const d = new Disperser({ nodes: set, domain: TEST_DOMAIN }, { kzg, erasure });
+  const d = new Disperser({ key: TEST_DISPERSER_KEY, nodes: set, domain: TEST_DOMAIN }, { kzg, erasure });
   const res = await d.post(new Uint8Array(randomBytes(50_000)));
   await d.close();
   t.equal(res.status, "certified");
@@ -150,7 +151,10 @@ t.test("a node serving corrupted cells is skipped; the bytes come back exact", a
 t.test("a third of the nodes down: the bytes still come back", async (t) => {
   const extra = await startCluster(6, kzg);
   t.teardown(() => extra.stop());
-  const d = new Disperser({ nodes: extra.set, domain: TEST_DOMAIN, nodeAttempts: 1 }, { kzg, erasure });
+  const d = new Disperser(
+    { key: TEST_DISPERSER_KEY, nodes: extra.set, domain: TEST_DOMAIN, nodeAttempts: 1 },
+    { kzg, erasure },
+  );
   const s = await serve(d);
   t.teardown(() => s.close());
   const c = new DisperserClient(s.url);
@@ -168,7 +172,7 @@ t.test("below quorum: 503 with a reason, nothing certified", async (t) => {
   await small.nodes[0]?.stop();
   await small.nodes[1]?.stop();
   const d = new Disperser(
-    { nodes: small.set, domain: TEST_DOMAIN, nodeAttempts: 1, nodeTimeoutMs: 2000 },
+    { key: TEST_DISPERSER_KEY, nodes: small.set, domain: TEST_DOMAIN, nodeAttempts: 1, nodeTimeoutMs: 2000 },
     { kzg, erasure },
   );
   const s = await serve(d);
@@ -269,7 +273,10 @@ t.test("OP Stack alt-DA: the routes behave as op-alt-da's DAClient expects", asy
   t.equal(keccak.statusCode, 400, "precomputed keccak commitments are refused with a reason");
   await keccak.body.dump();
   // A configurable DA-layer byte.
-  const other = await serve(new Disperser({ nodes: cluster.set, domain: TEST_DOMAIN }, { kzg, erasure }), 0x42);
+  const other = await serve(
+    new Disperser({ key: TEST_DISPERSER_KEY, nodes: cluster.set, domain: TEST_DOMAIN }, { kzg, erasure }),
+    0x42,
+  );
   t.teardown(() => other.close());
   const put42 = await request(`${other.url}/put/`, {
     method: "POST",
