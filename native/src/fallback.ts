@@ -1,7 +1,8 @@
 import { BLS_MODULUS } from "@cellar/params";
 import { type ErasureCore, kernelError } from "./kernel.js";
 
-// The same algorithm as csrc/erasure.c (read its header comment), in BigInt arithmetic: slower
+// The same algorithm as csrc/erasure.c (read its header comment; the C adds half-size transforms
+// when one half of the points holds no given or no wanted cell), in BigInt arithmetic: slower
 // than the addon by one to two orders of magnitude, still several times faster than recovering the
 // proofs too. Kept step for step beside the C so that one set of tests holds both.
 
