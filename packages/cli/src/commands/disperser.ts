@@ -52,7 +52,7 @@ export async function disperserCommand(options: DisperserCommandOptions, io: Io)
       deadlineMs: options.deadline * 1000,
       lightNodes: options.light ?? [],
     },
-    { kzg: sharedKzg({ precompute: true }), erasure: sharedErasure({ log: (m) => logger.info(m) }), logger },
+    { kzg: sharedKzg({ precompute: true }), erasure: sharedErasure({ log: logger.info.bind(logger) }), logger },
   );
   await disperser.start();
   const app = buildDisperserApp(disperser, {
