@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { ClientError, NodeClient, type RetrieveOptions, retrieveBatch } from "@cellar/client";
 import { type BatchManifest, encodeBatch, type ManifestJson, manifestToJson } from "@cellar/codec";
+import { ExplorerFeed } from "@cellar/explorer";
 import type { Kzg } from "@cellar/kzg";
 import { MAX_BATCH_BYTES } from "@cellar/params";
 import {
@@ -82,6 +83,8 @@ export class Disperser {
   readonly opts: Required<Omit<DisperserOptions, "nodes" | "domain">> & Pick<DisperserOptions, "nodes" | "domain">;
   readonly metrics: DisperserMetrics;
   readonly client: NodeClient;
+  /** What the explorer page shows: each batch as it is encoded, dispersed and certified. */
+  readonly explorer = new ExplorerFeed();
   readonly #kzg: DisperserModules["kzg"];
   readonly #log: FastifyBaseLogger | undefined;
   readonly #byPayload = new Map<string, Entry>();
@@ -159,12 +162,15 @@ export class Disperser {
 
   async #run(entry: Entry, payload: Uint8Array, key: string): Promise<Entry> {
     const stopEncode = this.metrics.encodeSeconds.startTimer();
+    const pending = `sha256:${key}`;
+    this.explorer.encoding(pending, payload.length);
     let batch: Awaited<ReturnType<typeof encodeBatch>>;
     try {
       batch = await encodeBatch(payload, { kzg: this.#kzg, concurrency: availableParallelism() });
     } catch (err) {
       // Nothing was dispersed: forget the attempt so the same bytes can be posted again.
       this.#byPayload.delete(key);
+      this.explorer.forget(pending);
       throw err;
     } finally {
       stopEncode();
@@ -173,6 +179,8 @@ export class Disperser {
     entry.status = "dispersing";
     const rootHex = toHex(batch.manifest.root);
     this.#track(this.#byRoot, rootHex, entry);
+    const root = batch.manifest.root;
+    this.explorer.update(root, { status: "dispersing", size: payload.length, blobs: batch.blobs.length }, pending);
     const log = this.#log?.child({ batch: batch.manifest.id });
     log?.info({ size: payload.length, blobs: batch.blobs.length }, "encoded");
     this.metrics.bytes.inc(payload.length);
@@ -198,7 +206,9 @@ export class Disperser {
       entry.status = "certified";
       this.metrics.certificates.inc();
       this.metrics.batches.inc({ result: "certified" });
-      log?.info({ signers: certificateToJson(dispersed.certificate).signers }, "certified");
+      const signers = certificateToJson(dispersed.certificate).signers;
+      log?.info({ signers }, "certified");
+      this.explorer.update(root, { status: "certified", certified: { signers } });
       this.#notifyLightNodes(batch.manifest.id, dispersed.certificate, log);
     } catch (err) {
       entry.status = "failed";
@@ -208,6 +218,7 @@ export class Disperser {
       this.#byPayload.delete(key);
       this.metrics.batches.inc({ result: "failed" });
       log?.warn({ err: entry.error.message }, "not certified");
+      this.explorer.update(root, { status: "failed", error: entry.error.message });
     }
     return entry;
   }

@@ -1,4 +1,5 @@
 import { rootFromBatchId } from "@cellar/codec";
+import { registerExplorer } from "@cellar/explorer";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { DEFAULT_DA_LAYER_BYTE, decodeAltDaCommitment, encodeAltDaCommitment } from "./alt-da.js";
 import type { Disperser } from "./disperser.js";
@@ -89,5 +90,11 @@ export function buildDisperserApp(disperser: Disperser, options: DisperserAppOpt
   app.get("/metrics", async (_request, reply) =>
     reply.type(disperser.metrics.registry.contentType).send(await disperser.metrics.registry.metrics()),
   );
+  registerExplorer(app, {
+    source: "disperser",
+    feed: disperser.explorer,
+    nodes: () => disperser.nodes,
+    replication: disperser.opts.replication,
+  });
   return app;
 }

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { NodeClient } from "@cellar/client";
 import { rootFromBatchId } from "@cellar/codec";
+import { ExplorerFeed, registerExplorer } from "@cellar/explorer";
 import type { Kzg } from "@cellar/kzg";
 import { type AttestationDomain, DEFAULT_REPLICATION, type NodeRecord, parseCertificate } from "@cellar/protocol";
 import { bytesEqual, CellarError, toHex } from "@cellar/utils";
@@ -38,6 +39,13 @@ interface Tracked {
   status: Status;
   rounds: number;
   last?: SampleResult & { checkedAt: string };
+  settled?: SettledOnL1;
+}
+
+/** Where the L1 inbox recorded a batch. */
+export interface SettledOnL1 {
+  readonly txHash: string;
+  readonly blockNumber: number;
 }
 
 /**
@@ -48,6 +56,8 @@ interface Tracked {
 export class LightNode {
   readonly app: FastifyInstance;
   readonly registry = new Registry();
+  /** What the explorer page shows: every batch tracked, each round and column as it lands. */
+  readonly explorer = new ExplorerFeed();
   readonly #opts: LightNodeOptions;
   #nodes: readonly NodeRecord[];
   readonly #kzg: LightNodeModules["kzg"];
@@ -144,6 +154,16 @@ export class LightNode {
     app.get("/metrics", async (_req, reply) =>
       reply.type(this.registry.contentType).send(await this.registry.metrics()),
     );
+    registerExplorer(app, {
+      source: "light",
+      feed: this.explorer,
+      nodes: () => this.#nodes,
+      ...this.#explorerOptions(),
+    });
+  }
+
+  #explorerOptions() {
+    return { replication: this.#opts.replication ?? DEFAULT_REPLICATION, target: this.#opts.target ?? DEFAULT_TARGET };
   }
 
   #root(id: string): Uint8Array {
@@ -170,6 +190,7 @@ export class LightNode {
       verified: last?.verified ?? 0,
       failed: last?.failed ?? [],
       checkedAt: last?.checkedAt ?? null,
+      ...(t.settled ? { settled: t.settled } : {}),
     };
   }
 
@@ -190,14 +211,23 @@ export class LightNode {
     if (existing) return existing;
     const tracked: Tracked = { root, registeredAt: Date.now(), status: "sampling", rounds: 0 };
     this.#batches.set(key, tracked);
+    this.explorer.update(root, { status: "sampling" });
     const task = this.#loop(tracked).finally(() => this.#tasks.delete(task));
     this.#tasks.add(task);
     return tracked;
   }
 
+  /** Starts tracking a root the L1 inbox recorded, and remembers where (shown by the explorer). */
+  markSettled(root: Uint8Array, settled: SettledOnL1): void {
+    const tracked = this.track(root);
+    tracked.settled = settled;
+    this.explorer.update(root, { status: "settled", settled });
+  }
+
   /** One round now, for tests and for `track`'s loop. */
   async round(tracked: Tracked): Promise<SampleResult> {
     const stop = this.#seconds.startTimer();
+    const round = tracked.rounds + 1;
     let result: SampleResult;
     try {
       result = await sampleBatch(tracked.root, {
@@ -206,6 +236,7 @@ export class LightNode {
         client: this.#client,
         kzg: this.#kzg,
         target: this.#opts.target ?? DEFAULT_TARGET,
+        onColumn: (outcome) => this.explorer.column(tracked.root, round, outcome),
       });
     } catch (err) {
       // No manifest anywhere: as good as unavailable.
@@ -216,6 +247,8 @@ export class LightNode {
         target: this.#opts.target ?? DEFAULT_TARGET,
         samples: 0,
         verified: 0,
+        columns: [],
+        blobs: 0,
         failed: [],
         strikes: [],
         asked: {},
@@ -228,7 +261,32 @@ export class LightNode {
     tracked.status = result.available ? "available" : "unavailable";
     this.#rounds.inc({ verdict: tracked.status });
     for (const s of result.strikes) this.#strikes.inc({ reason: s.reason });
+    this.#explain(tracked, round, result);
     return result;
+  }
+
+  /** The round's verdict for the explorer, with each sampled column's outcome. */
+  #explain(tracked: Tracked, round: number, result: SampleResult): void {
+    const failed = new Set(result.failed);
+    const lied = new Set(result.strikes.filter((s) => s.reason === "invalid-cells").map((s) => s.column));
+    this.explorer.sampled(
+      tracked.root,
+      tracked.status as "available" | "unavailable",
+      {
+        round,
+        confidence: result.confidence,
+        target: result.target,
+        samples: result.samples,
+        verified: result.verified,
+        failed: result.failed,
+        checkedAt: tracked.last?.checkedAt ?? null,
+        columns: result.columns.map((column) => ({
+          column,
+          state: !failed.has(column) ? "verified" : lied.has(column) ? "failed" : "missing",
+        })),
+      },
+      result.blobs > 0 ? result.blobs : undefined,
+    );
   }
 
   async #loop(tracked: Tracked): Promise<void> {

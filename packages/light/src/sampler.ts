@@ -27,6 +27,15 @@ export interface SampleOptions {
   /** Random source for column choice; default the CSPRNG. For tests of the statistics only. */
   readonly random?: (bound: number) => number;
   readonly onProgress?: (done: number, total: number) => void;
+  /** Each sampled column as it is asked for (`fetching`) and once it is decided. */
+  readonly onColumn?: (outcome: ColumnOutcome) => void;
+}
+
+/** What became of one sampled column; `node` is the registry index whose answer decided it. */
+export interface ColumnOutcome {
+  readonly column: number;
+  readonly state: "fetching" | "verified" | "failed" | "missing";
+  readonly node?: number;
 }
 
 /** The verdict of one sampling round. */
@@ -39,6 +48,10 @@ export interface SampleResult {
   readonly samples: number;
   /** Cells whose proofs verified. */
   readonly verified: number;
+  /** The columns sampled, in the order chosen. */
+  readonly columns: readonly number[];
+  /** Blobs in the batch (0 when no manifest was found). */
+  readonly blobs: number;
   /** Sampled columns no custodian could serve with valid proofs. */
   readonly failed: number[];
   /** Answers held against nodes: node index, column, reason. */
@@ -132,6 +145,7 @@ export async function sampleBatch(root: Uint8Array, options: SampleOptions): Pro
     c: number,
   ): Promise<{ column: number; node: NodeRecord; data: Column } | { column: number; failed: true }> => {
     for (let node = pick(c); node !== undefined; node = pick(c)) {
+      options.onColumn?.({ column: c, state: "fetching", node: node.index });
       try {
         return { column: c, node, data: await client.column(node, manifest as BatchManifest, c) };
       } catch (err) {
@@ -148,7 +162,13 @@ export async function sampleBatch(root: Uint8Array, options: SampleOptions): Pro
   while (pending.length > 0) {
     const fetched = await Promise.all(pending.map(fetchOne));
     const got = fetched.filter((f): f is { column: number; node: NodeRecord; data: Column } => !("failed" in f));
-    for (const f of fetched) if ("failed" in f) failed.push(f.column);
+    for (const f of fetched) {
+      if (!("failed" in f)) continue;
+      failed.push(f.column);
+      // Failed if some custodian served cells that do not verify; missing if none served any.
+      const lied = strikes.some((s) => s.column === f.column && s.reason === "invalid-cells");
+      options.onColumn?.({ column: f.column, state: lied ? "failed" : "missing" });
+    }
     const retry: number[] = [];
     if (got.length > 0) {
       // All cells of all fetched columns in one batch verification; a failing batch is searched.
@@ -167,6 +187,7 @@ export async function sampleBatch(root: Uint8Array, options: SampleOptions): Pro
           retry.push(g.column);
         } else {
           verified.add(g.column);
+          options.onColumn?.({ column: g.column, state: "verified", node: g.node.index });
         }
       }
     }
@@ -182,6 +203,8 @@ export async function sampleBatch(root: Uint8Array, options: SampleOptions): Pro
     target,
     samples,
     verified: verified.size * manifest.blobs.length,
+    columns,
+    blobs: manifest.blobs.length,
     failed: failed.sort((a, b) => a - b),
     strikes,
     asked: Object.fromEntries(load),

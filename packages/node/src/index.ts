@@ -17,6 +17,7 @@
  *
  * @packageDocumentation
  */
+export { allowCrossOriginReads } from "./cors.js";
 export { NODE_ERROR_CODES, NodeError, type NodeErrorCode } from "./errors.js";
 export { STATUS_BY_CODE, toHttpError } from "./http-errors.js";
 export {

@@ -12,6 +12,7 @@ import { BYTES_PER_CELL, BYTES_PER_COLUMN_ENTRY, CELLS_PER_EXT_BLOB, MAX_BLOBS_P
 import { type AttestationDomain, decodeDispersal, signAttestation } from "@cellar/protocol";
 import { toHex } from "@cellar/utils";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import { allowCrossOriginReads } from "./cors.js";
 import { NodeError } from "./errors.js";
 import { toHttpError } from "./http-errors.js";
 import type { NodeIdentity } from "./identity.js";
@@ -73,6 +74,7 @@ export function buildNodeApp(ctx: NodeContext, logger?: FastifyBaseLogger): Fast
   const app: FastifyInstance = logger
     ? Fastify({ ...common, loggerInstance: logger })
     : Fastify({ ...common, logger: false });
+  allowCrossOriginReads(app);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("application/octet-stream", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
 

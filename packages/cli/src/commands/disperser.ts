@@ -41,11 +41,11 @@ export async function disperserCommand(options: DisperserCommandOptions, io: Io)
   );
   const app = buildDisperserApp(disperser, { daLayerByte: options.daLayerByte, logger });
   const url = await app.listen({ host: options.host, port: options.port });
-  const ready = { event: "listening", url, nodes: disperser.nodes.length };
+  const ready = { event: "listening", url, nodes: disperser.nodes.length, explorer: `${url}/explorer/` };
   io.stdout.write(
     options.json
       ? `${JSON.stringify(ready)}\n`
-      : `cellar disperser listening on ${url} with ${ready.nodes} storage nodes\n`,
+      : `cellar disperser listening on ${url} with ${ready.nodes} storage nodes (explorer: ${ready.explorer})\n`,
   );
   const unwatch = watchNodeSet(options, disperser.nodes, (nodes) => disperser.setNodes(nodes), logger);
   await untilStopped(logger);
