@@ -23,23 +23,32 @@ export function samplesFor(target: number): number {
   return SERVABLE_IF_UNRECOVERABLE + 1;
 }
 
-/** S distinct columns out of 128, uniformly, from `crypto.getRandomValues` (no modulo bias). */
-export function randomColumns(count: number, random: (out: Uint32Array) => void): number[] {
-  const pool = Array.from({ length: COLUMNS }, (_, i) => i);
+/** A uniform integer in [0, bound) from `random` (`crypto.getRandomValues`), without modulo bias. */
+export function uniform(bound: number, random: (out: Uint32Array) => void): number {
+  const limit = Math.floor(0x1_0000_0000 / bound) * bound;
   const word = new Uint32Array(1);
-  const below = (bound: number): number => {
-    const limit = Math.floor(0x1_0000_0000 / bound) * bound;
-    for (;;) {
-      random(word);
-      if ((word[0] as number) < limit) return (word[0] as number) % bound;
-    }
-  };
-  const n = Math.min(count, COLUMNS);
-  for (let i = 0; i < n; i++) {
-    const j = i + below(COLUMNS - i);
-    [pool[i], pool[j]] = [pool[j] as number, pool[i] as number];
+  for (;;) {
+    random(word);
+    if ((word[0] as number) < limit) return (word[0] as number) % bound;
   }
-  return pool.slice(0, n);
+}
+
+/** A uniformly shuffled copy of `xs` (Fisher–Yates). */
+export function shuffled<T>(xs: readonly T[], random: (out: Uint32Array) => void): T[] {
+  const out = [...xs];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = uniform(i + 1, random);
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
+}
+
+/** `count` distinct columns out of 128, uniformly. */
+export function randomColumns(count: number, random: (out: Uint32Array) => void): number[] {
+  return shuffled(
+    Array.from({ length: COLUMNS }, (_, i) => i),
+    random,
+  ).slice(0, Math.min(count, COLUMNS));
 }
 
 /** A confidence for people: "1 − 7.0×10⁻⁷" rather than 0.9999993. */

@@ -3,17 +3,14 @@
 // here in WebAssembly, while drawing the grid and both verdicts: this browser's and the role's.
 import { loadKZG } from "kzg-wasm";
 import type { ExplorerBatch, ExplorerEvent, ExplorerNetwork } from "../src/types.js";
-import { confidenceOf, formatConfidence, randomColumns, samplesFor } from "./confidence.js";
+import { confidenceOf, formatConfidence, randomColumns, samplesFor, shuffled } from "./confidence.js";
 import { Grid } from "./grid.js";
 import { type CheckedManifest, checkManifest } from "./manifest-check.js";
 import { type CellState, type CellVerifier, type NodeState, sampleInBrowser } from "./sampler.js";
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
 const random = (out: Uint32Array) => crypto.getRandomValues(out);
-const shuffle = (xs: readonly number[]): number[] => {
-  const order = randomColumns(xs.length, random);
-  return order.map((i) => xs[i] as number);
-};
+const shuffle = (xs: readonly number[]): number[] => shuffled(xs, random);
 
 const params = new URLSearchParams(location.search);
 const batches = new Map<string, ExplorerBatch>();
