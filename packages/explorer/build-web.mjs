@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Builds the explorer page into dist/web with esbuild: one ES module bundle (the page, kzg-wasm
-// and Ethereum's trusted setup), its stylesheet, the HTML and kzg-wasm's WebAssembly binary, so
-// that the page needs nothing from outside the server that serves it.
+// Builds the explorer page into dist/web with esbuild: two ES module bundles (the page; the
+// worker with kzg-wasm and Ethereum's trusted setup), the stylesheet, the HTML and kzg-wasm's
+// WebAssembly binary, so that the page needs nothing from outside the server that serves it.
 import { copyFileSync, mkdirSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
@@ -18,8 +18,9 @@ rmSync(out, { recursive: true, force: true });
 mkdirSync(join(out, "assets"), { recursive: true });
 mkdirSync(join(out, "wasm"), { recursive: true });
 await build({
-  entryPoints: [join(here, "web", "main.ts")],
-  outfile: join(out, "assets", "app.js"),
+  // The page, and the worker that holds kzg-wasm and the trusted setup.
+  entryPoints: { app: join(here, "web", "main.ts"), "kzg-worker": join(here, "web", "kzg-worker.ts") },
+  outdir: join(out, "assets"),
   bundle: true,
   format: "esm",
   platform: "browser",

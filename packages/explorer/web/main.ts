@@ -1,10 +1,10 @@
 // The explorer page: lists the serving role's recent batches live (server-sent events), and for
 // the chosen batch samples it itself, straight from the storage nodes, verifying every cell proof
 // here in WebAssembly, while drawing the grid and both verdicts: this browser's and the role's.
-import { loadKZG } from "kzg-wasm";
 import type { ExplorerBatch, ExplorerEvent, ExplorerNetwork } from "../src/types.js";
 import { confidenceOf, formatConfidence, randomColumns, samplesFor, shuffled } from "./confidence.js";
 import { Grid } from "./grid.js";
+import type { VerifyRequest, WorkerMessage } from "./kzg-worker.js";
 import { type CheckedManifest, checkManifest } from "./manifest-check.js";
 import { type CellState, type CellVerifier, type NodeState, sampleInBrowser } from "./sampler.js";
 
@@ -335,8 +335,9 @@ async function sampleHere(): Promise<void> {
     columnsMissing: String(verdict.missing.length),
   });
   const proofs = `${verdict.proofsVerified} of ${verdict.proofsChecked} cell proofs verified here in WebAssembly`;
+  const certain = verdict.verified.length >= 64 ? " (64 verified columns rebuild every blob: certain)" : "";
   $("browser-confidence-text").textContent = available
-    ? `Available: ${verdict.verified.length} columns, ${proofs}${verdict.proofsFailed ? `; ${verdict.proofsFailed} failed and were not counted` : ""}.`
+    ? `Available${certain}: ${verdict.verified.length} columns, ${proofs}${verdict.proofsFailed ? `; ${verdict.proofsFailed} failed and were not counted` : ""}.`
     : `NOT available at this confidence: columns ${[...verdict.failed, ...verdict.missing].sort((a, b) => a - b).join(", ")} could not be had with valid proofs; ${proofs}.`;
 }
 
@@ -352,20 +353,46 @@ function onBatch(b: ExplorerBatch): void {
   if (!manifest && before?.status !== b.status) void select(b.root);
 }
 
-async function boot(): Promise<void> {
+/** kzg-wasm in a worker; resolves once the trusted setup is loaded (null if it could not be). */
+function startKzg(): Promise<CellVerifier | null> {
   const status = $("kzg-status");
-  kzg = loadKZG(0).then(
-    (k) => {
-      status.dataset.state = "ready";
-      status.textContent = "KZG ready (WebAssembly, Ethereum's trusted setup, loaded from this server)";
-      return k as CellVerifier;
+  const worker = new Worker(new URL("./kzg-worker.js", import.meta.url), { type: "module" });
+  const waiting = new Map<number, (ok: boolean) => void>();
+  let next = 0;
+  const verifier: CellVerifier = {
+    verify(commitments, columns, cells, proofs) {
+      const id = next++;
+      const request: VerifyRequest = { id, commitments, columns, cells, proofs };
+      return new Promise((resolve) => {
+        waiting.set(id, resolve);
+        worker.postMessage(request);
+      });
     },
-    (err: unknown) => {
+  };
+  return new Promise((resolve) => {
+    const failed = (message: string) => {
       status.dataset.state = "error";
-      status.textContent = `KZG failed to load: ${(err as Error).message}`;
-      return null;
-    },
-  );
+      status.textContent = `KZG failed to load: ${message}`;
+      resolve(null);
+    };
+    worker.onerror = (e) => failed(e.message);
+    worker.onmessage = (e: MessageEvent<WorkerMessage>) => {
+      const m = e.data;
+      if (m.type === "ready") {
+        status.dataset.state = "ready";
+        status.textContent = "KZG ready (WebAssembly, Ethereum's trusted setup, loaded from this server)";
+        resolve(verifier);
+      } else if (m.type === "error") failed(m.message);
+      else {
+        waiting.get(m.id)?.(m.ok);
+        waiting.delete(m.id);
+      }
+    };
+  });
+}
+
+async function boot(): Promise<void> {
+  kzg = startKzg();
   network = await getJson<ExplorerNetwork>("/v1/explorer/network");
   $("source").textContent =
     `served by the ${network.source === "light" ? "light node" : "disperser"} · ${network.nodes.length} storage nodes, replication ${network.replication}`;

@@ -2,14 +2,12 @@
 // straight from the storage nodes, and every cell is checked against its blob's commitment with
 // KZG in WebAssembly before it counts. A cell that fails its proof is never counted, whoever
 // served it; a column counts towards confidence only once every blob's cell in it verified.
-import { bytesToHex } from "./manifest-check.js";
-
 const BYTES_PER_CELL = 2048;
 const BYTES_PER_ENTRY = 2048 + 48;
 
-/** The one call the page needs from kzg-wasm (EIP-7594 batch verification, hex arguments). */
+/** EIP-7594 batch verification of cells (kzg-wasm's `verifyCellKzgProofBatch`, in a worker). */
 export interface CellVerifier {
-  verifyCellKzgProofBatch(commitments: string[], cellIndices: number[], cells: string[], proofs: string[]): boolean;
+  verify(commitments: Uint8Array[], columns: number[], cells: Uint8Array[], proofs: Uint8Array[]): Promise<boolean>;
 }
 
 export type CellState = "fetching" | "verified" | "failed" | "missing";
@@ -67,7 +65,6 @@ export async function sampleInBrowser(
   events: SampleEvents,
 ): Promise<BrowserVerdict> {
   const blobs = job.commitments.length;
-  const commitmentHex = job.commitments.map(bytesToHex);
   const verdict = {
     verified: [] as number[],
     failed: [] as number[],
@@ -76,15 +73,12 @@ export async function sampleInBrowser(
     proofsVerified: 0,
     proofsFailed: 0,
   };
-  const verify = (column: number, blobIndexes: number[], bytes: Uint8Array): boolean[] => {
-    const cells = blobIndexes.map((b) =>
-      bytesToHex(bytes.subarray(b * BYTES_PER_ENTRY, b * BYTES_PER_ENTRY + BYTES_PER_CELL)),
-    );
-    const proofs = blobIndexes.map((b) =>
-      bytesToHex(bytes.subarray(b * BYTES_PER_ENTRY + BYTES_PER_CELL, (b + 1) * BYTES_PER_ENTRY)),
-    );
-    const commitments = blobIndexes.map((b) => commitmentHex[b] as string);
-    const all = kzg.verifyCellKzgProofBatch(
+  const verify = async (column: number, blobIndexes: number[], bytes: Uint8Array): Promise<boolean[]> => {
+    const at = (b: number) => b * BYTES_PER_ENTRY;
+    const cells = blobIndexes.map((b) => bytes.slice(at(b), at(b) + BYTES_PER_CELL));
+    const proofs = blobIndexes.map((b) => bytes.slice(at(b) + BYTES_PER_CELL, at(b + 1)));
+    const commitments = blobIndexes.map((b) => job.commitments[b] as Uint8Array);
+    const all = await kzg.verify(
       commitments,
       blobIndexes.map(() => column),
       cells,
@@ -93,12 +87,9 @@ export async function sampleInBrowser(
     // A failing batch is searched cell by cell, so that good cells still count and bad ones are named.
     const each = all
       ? blobIndexes.map(() => true)
-      : blobIndexes.map((_, i) =>
-          kzg.verifyCellKzgProofBatch(
-            [commitments[i] as string],
-            [column],
-            [cells[i] as string],
-            [proofs[i] as string],
+      : await Promise.all(
+          blobIndexes.map((_, i) =>
+            kzg.verify([commitments[i] as Uint8Array], [column], [cells[i] as Uint8Array], [proofs[i] as Uint8Array]),
           ),
         );
     verdict.proofsChecked += blobIndexes.length;
@@ -124,7 +115,7 @@ export async function sampleInBrowser(
         continue;
       }
       const pending = Array.from({ length: blobs }, (_, b) => b).filter((b) => !verified.has(b));
-      const results = verify(column, pending, got.bytes);
+      const results = await verify(column, pending, got.bytes);
       let bad = false;
       pending.forEach((b, i) => {
         if (results[i]) {
