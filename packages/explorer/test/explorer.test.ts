@@ -26,7 +26,9 @@ import { batchRootOf, bytesToHex, checkManifest, hexToBytes } from "../web/manif
 const root = (n: number) => Uint8Array.from({ length: 32 }, (_, i) => (i + n) & 0xff);
 const nodes = buildNodeSet(
   Array.from({ length: 4 }, (_, i) => ({
-    publicKey: generateSecretKey(new Uint8Array(32).fill(i + 1)).toPublicKey().toBytes(),
+    publicKey: generateSecretKey(new Uint8Array(32).fill(i + 1))
+      .toPublicKey()
+      .toBytes(),
     url: `http://127.0.0.1:${9000 + i}`,
   })),
 );

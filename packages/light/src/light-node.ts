@@ -158,12 +158,9 @@ export class LightNode {
       source: "light",
       feed: this.explorer,
       nodes: () => this.#nodes,
-      ...this.#explorerOptions(),
+      replication: this.#opts.replication ?? DEFAULT_REPLICATION,
+      target: this.#opts.target ?? DEFAULT_TARGET,
     });
-  }
-
-  #explorerOptions() {
-    return { replication: this.#opts.replication ?? DEFAULT_REPLICATION, target: this.#opts.target ?? DEFAULT_TARGET };
   }
 
   #root(id: string): Uint8Array {
