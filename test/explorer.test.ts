@@ -79,11 +79,11 @@ t.test("the explorer samples and verifies in the browser, live", { skip }, async
         return { blob: Number(d.blob), column: Number(d.column), state: d.state as string };
       }),
     );
-  const waitDone = (page: Page) => page.waitForSelector('#browser-confidence[data-done="true"]', { timeout: 60_000 });
+  const waitDone = (page: Page) => page.waitForSelector('#browser-confidence[data-done="true"]', { timeout: 240_000 });
 
   // The page is open before the batch exists: it must pick the batch up live.
   const page = await open(`${lightUrl}/explorer/`, 1280, 800);
-  await page.waitForSelector('#kzg-status[data-state="ready"]', { timeout: 60_000 });
+  await page.waitForSelector('#kzg-status[data-state="ready"]', { timeout: 240_000 });
   t.equal(await page.$$eval("#batch-list button", (b) => b.length), 0, "no batch yet");
 
   const bytes = new Uint8Array(300_000).map((_, i) => (i * 7 + 3) & 0xff);
