@@ -16,7 +16,7 @@ import { fromHex } from "@cellar/utils";
 import { type Browser, chromium, type Page } from "playwright-core";
 import t from "tap";
 import { request } from "undici";
-import { startCluster, TEST_DOMAIN } from "./helpers/cluster.js";
+import { startCluster, TEST_DISPERSER_KEY, TEST_DOMAIN } from "./helpers/cluster.js";
 import { PROJECT_ROOT } from "./helpers/vectors.js";
 
 const CHROMIUM = process.env.CELLAR_CHROMIUM ?? "/usr/bin/chromium";
@@ -32,7 +32,10 @@ t.test("the explorer samples and verifies in the browser, live", { skip }, async
   const light = new LightNode({ nodes: cluster.set, domain: TEST_DOMAIN, intervalMs: 3_600_000 }, { kzg });
   const lightUrl = await light.listen();
   t.teardown(() => light.stop());
-  const disperser = new Disperser({ nodes: cluster.set, domain: TEST_DOMAIN, lightNodes: [lightUrl] }, { kzg });
+  const disperser = new Disperser(
+    { key: TEST_DISPERSER_KEY, nodes: cluster.set, domain: TEST_DOMAIN, lightNodes: [lightUrl] },
+    { kzg },
+  );
   const app = buildDisperserApp(disperser);
   const disperserUrl = await app.listen({ host: "127.0.0.1", port: 0 });
   t.teardown(async () => {

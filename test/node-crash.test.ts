@@ -8,10 +8,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { columnOf, type EncodedBatch, encodeBatch, serializeColumn } from "@cellar/codec";
 import { sharedKzg } from "@cellar/kzg";
-import { encodeDispersal, verifyAttestation } from "@cellar/protocol";
-import { toHex } from "@cellar/utils";
+import { dispersalAuthHeaders, encodeDispersal, signDispersal, verifyAttestation } from "@cellar/protocol";
+import { fromHex, toHex } from "@cellar/utils";
 import t from "tap";
 import { Agent, request } from "undici";
+import { TEST_DISPERSER_KEY } from "./helpers/cluster.js";
 import { type NodeProcess, startNodeProcess } from "./helpers/node-process.js";
 
 const KILLS = 50;
@@ -57,6 +58,11 @@ async function servedWhole(node: NodeProcess, batch: EncodedBatch, sample = 128)
   return null;
 }
 
+/** The test disperser's authorisation to send `root` to `node`. */
+function authFor(node: NodeProcess, root: Uint8Array): Record<string, string> {
+  return dispersalAuthHeaders(signDispersal(TEST_DISPERSER_KEY, domain, fromHex(node.ready.nodeId, 32), root));
+}
+
 t.test(`${KILLS} SIGKILLs during a stream of dispersals lose nothing acknowledged`, async (t) => {
   const acked = new Set<number>();
   let attempts = 0;
@@ -87,7 +93,10 @@ t.test(`${KILLS} SIGKILLs during a stream of dispersals lose nothing acknowledge
           const res = await request(`${node.url}/v1/batches/${hexRoot(batches[i] as EncodedBatch)}/columns`, {
             method: "PUT",
             body: bodies[i] as Uint8Array,
-            headers: { "content-type": "application/octet-stream" },
+            headers: {
+              "content-type": "application/octet-stream",
+              ...authFor(node, (batches[i] as EncodedBatch).manifest.root),
+            },
             dispatcher: agent,
           });
           const json = (await res.body.json()) as { signature?: string };
@@ -139,7 +148,7 @@ t.test("a bit flipped in the LMDB file is never served, and the scrub drops the 
   const put = await request(`${node.url}/v1/batches/${hexRoot(batch)}/columns`, {
     method: "PUT",
     body,
-    headers: { "content-type": "application/octet-stream" },
+    headers: { "content-type": "application/octet-stream", ...authFor(node, batch.manifest.root) },
     dispatcher: agent,
   });
   t.equal(put.statusCode, 200);

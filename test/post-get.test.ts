@@ -129,7 +129,7 @@ t.test("cellar post and get against nothing: one clear line, exit 1", async (t) 
   t.equal(res.code, 1);
   t.match(
     res.stderr,
-    /^cellar: POST http:\/\/127\.0\.0\.1:1\/v1\/batches failed after 3 attempt\(s\).*\[CELLAR_ERR_CLIENT_NETWORK\]\n$/,
+    /^cellar: POST http:\/\/127\.0\.0\.1:1\/v1\/batches failed after 1 attempt\(s\).*\[CELLAR_ERR_CLIENT_NETWORK\]\n$/,
   );
   t.equal((await runCli(["disperser"])).code, 2, "--nodes is required");
   t.match((await runCli(["disperser", "--nodes", join(dir, "none.json")])).stderr, /cannot read node set/);

@@ -20,7 +20,7 @@ import {
 } from "@cellar/protocol";
 import { fromHex, toHex } from "@cellar/utils";
 import t, { type Test } from "tap";
-import { startCluster } from "../../../test/helpers/cluster.js";
+import { startCluster, TEST_DISPERSER_KEY } from "../../../test/helpers/cluster.js";
 import {
   type Anvil,
   cellarInboxAbi,
@@ -75,7 +75,7 @@ for (const node of cluster.nodes) {
 }
 const set = await readNodeSet({ rpcUrl: anvil.rpcUrl, registry });
 for (const node of cluster.nodes) node.setNodes(set);
-const disperser = new Disperser({ nodes: set, domain }, { kzg });
+const disperser = new Disperser({ key: TEST_DISPERSER_KEY, nodes: set, domain }, { kzg });
 t.teardown(() => disperser.close());
 
 const payload = new Uint8Array(randomBytes(200_000));
