@@ -86,7 +86,7 @@ t.test("the explorer samples and verifies in the browser, live", { skip }, async
 
   // The page is open before the batch exists: it must pick the batch up live.
   const page = await open(`${lightUrl}/explorer/`, 1280, 800);
-  await page.waitForSelector('#kzg-status[data-state="ready"]', { timeout: 240_000 });
+  await page.waitForSelector('#kzg-status[data-kzg="ready"]', { timeout: 240_000 });
   t.equal(await page.$$eval("#batch-list button", (b) => b.length), 0, "no batch yet");
 
   const bytes = new Uint8Array(300_000).map((_, i) => (i * 7 + 3) & 0xff);

@@ -371,7 +371,7 @@ function startKzg(): Promise<CellVerifier | null> {
   };
   return new Promise((resolve) => {
     const failed = (message: string) => {
-      status.dataset.state = "error";
+      status.dataset.kzg = "error";
       status.textContent = `KZG failed to load: ${message}`;
       resolve(null);
     };
@@ -379,7 +379,7 @@ function startKzg(): Promise<CellVerifier | null> {
     worker.onmessage = (e: MessageEvent<WorkerMessage>) => {
       const m = e.data;
       if (m.type === "ready") {
-        status.dataset.state = "ready";
+        status.dataset.kzg = "ready";
         status.textContent = "KZG ready (WebAssembly, Ethereum's trusted setup, loaded from this server)";
         resolve(verifier);
       } else if (m.type === "error") failed(m.message);
