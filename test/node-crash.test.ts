@@ -68,7 +68,7 @@ t.test(`${KILLS} SIGKILLs during a stream of dispersals lose nothing acknowledge
   let attempts = 0;
   let inFlightAtKill = 0;
   for (let cycle = 0; cycle < KILLS; cycle++) {
-    const node = await startNodeProcess(["--data", dataDir, "--scrub-rate", "100000"]);
+    const node = await startNodeProcess(["--data", dataDir, "--scrub-rate", "100000"], 120_000);
     // What was acknowledged before this start must all be here (8 random columns each here; every
     // column of every batch after the last restart).
     for (const i of acked) {
@@ -127,7 +127,7 @@ t.test(`${KILLS} SIGKILLs during a stream of dispersals lose nothing acknowledge
   }
   t.ok(acked.size >= 10, `${acked.size} distinct batches acknowledged over ${attempts} attempts`);
   t.ok(inFlightAtKill > 0, `${inFlightAtKill} dispersals were in flight at a kill`);
-  const node = await startNodeProcess(["--data", dataDir]);
+  const node = await startNodeProcess(["--data", dataDir], 120_000);
   let whole = 0;
   for (const i of acked) if ((await servedWhole(node, batches[i] as EncodedBatch)) === null) whole++;
   t.equal(whole, acked.size, "after the last restart every acknowledged batch is served whole");
@@ -144,7 +144,7 @@ t.test("a bit flipped in the LMDB file is never served, and the scrub drops the 
     batch.manifest,
     Array.from({ length: 128 }, (_, c) => columnOf(batch, c)),
   );
-  let node = await startNodeProcess(["--data", flipDir]);
+  let node = await startNodeProcess(["--data", flipDir], 120_000);
   const put = await request(`${node.url}/v1/batches/${hexRoot(batch)}/columns`, {
     method: "PUT",
     body,
@@ -168,7 +168,7 @@ t.test("a bit flipped in the LMDB file is never served, and the scrub drops the 
   t.equal(flips, 1, "the cell was found on disk, once");
   writeFileSync(file, data);
 
-  node = await startNodeProcess(["--data", flipDir, "--scrub-rate", "100000"]);
+  node = await startNodeProcess(["--data", flipDir, "--scrub-rate", "100000"], 120_000);
   t.teardown(() => node.child.kill("SIGKILL"));
   const served = await fetchBytes(`${node.url}/v1/batches/${hexRoot(batch)}/cells/0/5`);
   t.equal(served.status, 404, "the damaged cell is not served");

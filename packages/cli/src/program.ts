@@ -40,6 +40,12 @@ import { describeError, type Io } from "./output.js";
 export const VERSION = "0.1.0";
 
 /** A duration: seconds, or a number with s, m, h or d ("14d"); 0 means forever where allowed. */
+function nonNegative(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("must be a non-negative integer");
+  return n;
+}
+
 export function parseDuration(value: string): number {
   const m = /^(\d+)([smhd]?)$/.exec(value.trim());
   if (!m) throw new InvalidArgumentError("must be a duration such as 3600, 90m, 12h or 14d");
@@ -241,6 +247,11 @@ Logs go to stderr as JSON lines; metrics are at GET /metrics.`,
       new Option("--retention <duration>", "forget batches older than this (0: keep all)")
         .argParser(parseDuration)
         .default(0, "0"),
+    )
+    .addOption(
+      new Option("--cache <MiB>", "recently posted or read batches kept in memory for reads (0: none)")
+        .argParser(nonNegative)
+        .default(256),
     )
     .addOption(
       new Option("--posts-per-minute <n>", "posts one client address may make per minute")

@@ -16,7 +16,7 @@ import {
   type SecretKey,
 } from "@cellar/protocol";
 import { WorkQueue } from "@cellar/service";
-import { toHex } from "@cellar/utils";
+import { fromHex, toHex } from "@cellar/utils";
 import type { FastifyBaseLogger } from "fastify";
 import { disperse } from "./disperse.js";
 import { DisperserError } from "./errors.js";
@@ -203,6 +203,8 @@ export class Disperser {
       });
       if (stuck.length > 0)
         this.#log?.warn({ batches: stuck.map((b) => b.id) }, "batches left in flight marked failed");
+      // The explorer lists what this disperser handled before it started, the newest last.
+      for (const record of this.store.recent(100).reverse()) this.#showStored(record);
       if (this.opts.retentionMs > 0) {
         await this.prune();
         this.#pruneTimer = setInterval(
@@ -335,6 +337,17 @@ export class Disperser {
       this.explorer.update(manifest.root, { status: "failed", error: error.message });
       throw error;
     }
+  }
+
+  /** A stored batch, as the explorer shows it. */
+  #showStored(record: BatchRecord): void {
+    this.explorer.update(fromHex(record.root, 32, "root"), {
+      status: record.status,
+      size: record.size,
+      blobs: record.manifest.blobs.length,
+      ...(record.certificate ? { certified: { signers: record.certificate.signers } } : {}),
+      ...(record.error ? { error: record.error.message } : {}),
+    });
   }
 
   /** Tells the light nodes about a certified batch; a light node that fails is logged, not retried. */

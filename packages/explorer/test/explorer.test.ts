@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { batchIdFromRoot, buildManifest, manifestToJson } from "@cellar/codec";
+import { Disperser, MemoryDisperserStore } from "@cellar/disperser";
 import { DEFAULT_ASSETS_DIR, type ExplorerEvent, ExplorerFeed, registerExplorer } from "@cellar/explorer";
 import { confidenceOf as lightConfidence, samplesFor as lightSamples } from "@cellar/light";
 import { buildNodeSet, custodyTable, generateSecretKey } from "@cellar/protocol";
@@ -190,6 +191,39 @@ t.test("a page that closes its stream unsubscribes", async (t) => {
   await new Promise((r) => setTimeout(r, 100));
   feed.update(root(1), {});
   t.pass("no write to a closed stream");
+});
+
+t.test("a disperser lists the batches its store kept from before it started", async (t) => {
+  const store = new MemoryDisperserStore();
+  const manifest = manifestToJson(buildManifest([new Uint8Array(48).fill(0xc0)], 10));
+  const base = { id: manifest.id, payloadHash: `0x${"00".repeat(32)}`, size: 10, manifest, createdAt: 1, updatedAt: 1 };
+  await store.put({
+    ...base,
+    root: manifest.root,
+    status: "certified",
+    certificate: { root: manifest.root, signerBitmap: "0x03", signature: "0x", signers: [0, 1] },
+  });
+  const other = manifestToJson(buildManifest([new Uint8Array(48).fill(0xa1)], 20));
+  await store.put({
+    ...base,
+    ...other,
+    payloadHash: `0x${"11".repeat(32)}`,
+    root: other.root,
+    manifest: other,
+    status: "failed",
+    error: { code: "CELLAR_ERR_DISPERSER_NO_QUORUM", message: "no quorum" },
+    createdAt: 2,
+  });
+  const disperser = new Disperser(
+    { nodes, domain: { chainId: 1n, inbox: new Uint8Array(20) }, store },
+    { kzg: {} as never },
+  );
+  t.teardown(() => disperser.close());
+  await disperser.start();
+  t.match(disperser.explorer.list(), [
+    { root: other.root, status: "failed", error: "no quorum", blobs: 1 },
+    { root: manifest.root, status: "certified", certified: { signers: [0, 1] }, size: 10 },
+  ]);
 });
 
 t.test("the built page is where the package looks for it", async (t) => {

@@ -14,6 +14,7 @@ export interface DisperserCommandOptions extends NodeSetFlags, LimitFlags {
   readonly data?: string;
   readonly retention: number;
   readonly postsPerMinute: number;
+  readonly cache: number;
   readonly host: string;
   readonly port: number;
   readonly replication: number;
@@ -42,6 +43,7 @@ export async function disperserCommand(options: DisperserCommandOptions, io: Io)
       ...(identity ? { key: identity.secretKey } : {}),
       ...(options.data === undefined ? {} : { dataDir: join(options.data, "batches.lmdb") }),
       retentionMs: options.retention * 1000,
+      cacheBytes: options.cache * 1024 * 1024,
       nodes: await loadNodeSet(options),
       domain: domainOf(options),
       replication: options.replication,
