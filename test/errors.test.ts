@@ -564,6 +564,19 @@ const table: [code: string, kind: ErrorClass, trigger: Trigger][] = [
     () => sampleBatch(manifest.root, { nodes: silentSet, client: new NodeClient(), kzg, deadlineMs: 100 }),
   ],
   [
+    "CELLAR_ERR_LIGHT_TOO_LARGE",
+    LightError,
+    async () => {
+      const res = await request(`${lightUrl}/v1/batches/${toHex(manifest.root)}`, {
+        method: "PUT",
+        body: JSON.stringify({ certificate: "x".repeat(70_000) }),
+        headers: { "content-type": "application/json" },
+      });
+      const json = (await res.body.json()) as { error: { code: string; message: string } };
+      throw new LightError(json.error.code as never, json.error.message);
+    },
+  ],
+  [
     "CELLAR_ERR_LIGHT_TOO_MANY",
     LightError,
     async () => {

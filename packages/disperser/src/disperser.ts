@@ -2,6 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { ClientError, NodeClient, type RetrieveOptions, retrieveBatch } from "@cellar/client";
 import { type BatchManifest, checkFrameStart, encodeBatch, manifestToJson, parseManifest } from "@cellar/codec";
+import { ExplorerFeed } from "@cellar/explorer";
 import type { Kzg } from "@cellar/kzg";
 import type { Erasure } from "@cellar/native";
 import { MAX_BATCH_BYTES } from "@cellar/params";
@@ -16,7 +17,7 @@ import {
   type SecretKey,
 } from "@cellar/protocol";
 import { WorkQueue } from "@cellar/service";
-import { toHex } from "@cellar/utils";
+import { fromHex, toHex } from "@cellar/utils";
 import type { FastifyBaseLogger } from "fastify";
 import { disperse } from "./disperse.js";
 import { DisperserError } from "./errors.js";
@@ -110,6 +111,8 @@ export class Disperser {
   readonly domain: AttestationDomain;
   readonly posts: WorkQueue;
   readonly reads: WorkQueue;
+  /** What the explorer page shows: each batch as it is encoded, dispersed and certified. */
+  readonly explorer = new ExplorerFeed();
   readonly #kzg: DisperserModules["kzg"];
   readonly #erasure: DisperserModules["erasure"];
   readonly #log: FastifyBaseLogger | undefined;
@@ -202,6 +205,8 @@ export class Disperser {
       });
       if (stuck.length > 0)
         this.#log?.warn({ batches: stuck.map((b) => b.id) }, "batches left in flight marked failed");
+      // The explorer lists what this disperser handled before it started, the newest last.
+      for (const record of this.store.recent(100).reverse()) this.#showStored(record);
       if (this.opts.retentionMs > 0) {
         await this.prune();
         this.#pruneTimer = setInterval(
@@ -255,15 +260,21 @@ export class Disperser {
 
   async #run(payload: Uint8Array, payloadHash: string): Promise<BatchView> {
     const stopEncode = this.metrics.encodeSeconds.startTimer();
+    const pending = `sha256:${payloadHash.replace(/^0x/, "")}`;
+    this.explorer.encoding(pending, payload.length);
     let batch: Awaited<ReturnType<typeof encodeBatch>>;
     try {
       batch = await encodeBatch(payload, { kzg: this.#kzg, concurrency: availableParallelism() });
+      // [§12] Never certify data that would not decode: the frame must agree with the manifest.
+      checkFrameStart(batch.manifest, batch.blobs[0]?.cells[0] ?? new Uint8Array());
+    } catch (err) {
+      // Nothing was dispersed: the explorer forgets the attempt.
+      this.explorer.forget(pending);
+      throw err;
     } finally {
       stopEncode();
     }
     const manifest = batch.manifest;
-    // [§12] Never certify data that would not decode: the frame must agree with the manifest.
-    checkFrameStart(manifest, batch.blobs[0]?.cells[0] ?? new Uint8Array());
     const now = Date.now();
     let record: BatchRecord = {
       root: toHex(manifest.root),
@@ -276,6 +287,11 @@ export class Disperser {
       updatedAt: now,
     };
     await this.store.put(record);
+    this.explorer.update(
+      manifest.root,
+      { status: "dispersing", size: payload.length, blobs: batch.blobs.length },
+      pending,
+    );
     const log = this.#log?.child({ batch: manifest.id });
     log?.info({ size: payload.length, blobs: batch.blobs.length }, "encoded");
     this.metrics.bytes.inc(payload.length);
@@ -305,6 +321,7 @@ export class Disperser {
       this.metrics.certificates.inc();
       this.metrics.batches.inc({ result: "certified" });
       log?.info({ signers: certificate.signers }, "certified");
+      this.explorer.update(manifest.root, { status: "certified", certified: { signers: certificate.signers } });
       this.#notifyLightNodes(manifest.id, certificate, log);
       return view(record);
     } catch (err) {
@@ -319,8 +336,20 @@ export class Disperser {
       await this.store.put(record);
       this.metrics.batches.inc({ result: "failed" });
       log?.warn({ err: error.message }, "not certified");
+      this.explorer.update(manifest.root, { status: "failed", error: error.message });
       throw error;
     }
+  }
+
+  /** A stored batch, as the explorer shows it. */
+  #showStored(record: BatchRecord): void {
+    this.explorer.update(fromHex(record.root, 32, "root"), {
+      status: record.status,
+      size: record.size,
+      blobs: record.manifest.blobs.length,
+      ...(record.certificate ? { certified: { signers: record.certificate.signers } } : {}),
+      ...(record.error ? { error: record.error.message } : {}),
+    });
   }
 
   /** Tells the light nodes about a certified batch; a light node that fails is logged, not retried. */

@@ -1,4 +1,5 @@
 import { rootFromBatchId } from "@cellar/codec";
+import { registerExplorer } from "@cellar/explorer";
 import { clientOf, createService, DEFAULT_LIMITS, type ServiceLimits } from "@cellar/service";
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { DEFAULT_DA_LAYER_BYTE, decodeAltDaCommitment, encodeAltDaCommitment } from "./alt-da.js";
@@ -99,6 +100,8 @@ export function buildDisperserApp(disperser: Disperser, options: DisperserAppOpt
         const bytes = await disperser.data(root, clientOf(request));
         return reply.type("application/octet-stream").send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
       });
+      const explorer = { source: "disperser", feed: disperser.explorer, nodes: () => disperser.nodes } as const;
+      registerExplorer(app, { ...explorer, replication: disperser.opts.replication });
     },
   );
 }

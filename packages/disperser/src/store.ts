@@ -74,11 +74,12 @@ export class LmdbDisperserStore implements DisperserStore {
       if (previous !== undefined && previous.payloadHash !== record.payloadHash) {
         this.#payloads.remove(previous.payloadHash);
       }
-      this.#batches.put(record.root, record);
+      const createdAt = previous?.createdAt ?? record.createdAt;
+      this.#batches.put(record.root, { ...record, createdAt });
       // A failed batch may be posted again: only live or certified batches answer by payload.
       if (record.status === "failed") this.#payloads.remove(record.payloadHash);
       else this.#payloads.put(record.payloadHash, record.root);
-      this.#created.put(createdKey(previous?.createdAt ?? record.createdAt, record.root), record.root);
+      this.#created.put(createdKey(createdAt, record.root), record.root);
     });
     await this.#env.flushed;
   }

@@ -64,11 +64,17 @@ export async function disperserCommand(options: DisperserCommandOptions, io: Io)
     postsPerMinute: options.postsPerMinute,
   });
   const url = await app.listen({ host: options.host, port: options.port });
-  const ready = { event: "listening", url, nodes: disperser.nodes.length, publicKey: toHex(disperser.publicKey) };
+  const ready = {
+    event: "listening",
+    url,
+    nodes: disperser.nodes.length,
+    publicKey: toHex(disperser.publicKey),
+    explorer: `${url}/explorer/`,
+  };
   io.stdout.write(
     options.json
       ? `${JSON.stringify(ready)}\n`
-      : `cellar disperser listening on ${url} with ${ready.nodes} storage nodes\n` +
+      : `cellar disperser listening on ${url} with ${ready.nodes} storage nodes (explorer: ${ready.explorer})\n` +
           `disperser key ${ready.publicKey}${identity ? "" : " (for this run only: pass --key or --data to keep one)"}\n`,
   );
   const unwatch = watchNodeSet(options, disperser.nodes, (nodes) => disperser.setNodes(nodes), logger);
