@@ -11,6 +11,7 @@ import { parseColumn } from "@cellar/codec";
 import { buildDisperserApp, Disperser } from "@cellar/disperser";
 import { sharedKzg } from "@cellar/kzg";
 import { LightNode, samplesFor } from "@cellar/light";
+import { sharedErasure } from "@cellar/native";
 import { custodyTable } from "@cellar/protocol";
 import { fromHex } from "@cellar/utils";
 import { type Browser, chromium, type Page } from "playwright-core";
@@ -27,6 +28,7 @@ const skip = !existsSync(CHROMIUM) && !process.env.CI ? `no chromium at ${CHROMI
 
 t.test("the explorer samples and verifies in the browser, live", { skip }, async (t) => {
   const kzg = sharedKzg();
+  const erasure = sharedErasure();
   const cluster = await startCluster(6, kzg);
   t.teardown(() => cluster.stop());
   const light = new LightNode({ nodes: cluster.set, domain: TEST_DOMAIN, intervalMs: 3_600_000 }, { kzg });
@@ -34,7 +36,7 @@ t.test("the explorer samples and verifies in the browser, live", { skip }, async
   t.teardown(() => light.stop());
   const disperser = new Disperser(
     { key: TEST_DISPERSER_KEY, nodes: cluster.set, domain: TEST_DOMAIN, lightNodes: [lightUrl] },
-    { kzg },
+    { kzg, erasure },
   );
   const app = buildDisperserApp(disperser);
   const disperserUrl = await app.listen({ host: "127.0.0.1", port: 0 });

@@ -554,7 +554,7 @@ t.test("every service's public routes cross their limits: budget, body, listing"
   t.equal((await request(`${lightUrl}/readyz`)).statusCode, 200, "ready once it has a node set");
 
   // The disperser: listings are capped at 500 whatever the caller asks.
-  const d = new Disperser({ key: TEST_DISPERSER_KEY, nodes: cluster.set, domain: TEST_DOMAIN }, { kzg });
+  const d = new Disperser({ key: TEST_DISPERSER_KEY, nodes: cluster.set, domain: TEST_DOMAIN }, { kzg, erasure });
   const app = buildDisperserApp(d);
   const url = await app.listen({ host: "127.0.0.1", port: 0 });
   t.teardown(async () => {

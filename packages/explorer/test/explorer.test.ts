@@ -216,7 +216,7 @@ t.test("a disperser lists the batches its store kept from before it started", as
   });
   const disperser = new Disperser(
     { nodes, domain: { chainId: 1n, inbox: new Uint8Array(20) }, store },
-    { kzg: {} as never },
+    { kzg: {} as never, erasure: {} as never },
   );
   t.teardown(() => disperser.close());
   await disperser.start();
