@@ -505,6 +505,30 @@ const table: [code: string, kind: ErrorClass, trigger: Trigger][] = [
   ],
   ["CELLAR_ERR_DISPERSER_BAD_COMMITMENT", DisperserError, () => decodeAltDaCommitment("0x02")],
   [
+    "CELLAR_ERR_DISPERSER_NOT_AVAILABLE",
+    DisperserError,
+    async () => {
+      // A batch that is not certified can never be vouched available.
+      const store = new MemoryDisperserStore();
+      await store.put({
+        root: toHex(manifest.root),
+        id: manifest.id,
+        payloadHash: toHex(new Uint8Array(32)),
+        size: manifest.size,
+        status: "failed",
+        manifest: manifestToJson(manifest),
+        createdAt: Date.now(),
+        updatedAt: Date.now(),
+      });
+      const d = new Disperser({ nodes: silentSet, domain: nodeDomain, store }, { kzg, erasure });
+      try {
+        await d.available(manifest.root);
+      } finally {
+        await d.close();
+      }
+    },
+  ],
+  [
     "CELLAR_ERR_DISPERSER_INTERRUPTED",
     DisperserError,
     async () => {

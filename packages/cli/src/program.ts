@@ -65,10 +65,13 @@ function openFraction(value: string): number {
   return n;
 }
 
-function byte(value: string): number {
+/** An OP alt-DA DA-layer byte: the spec allows [0, 127). */
+function daLayerByte(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 255)
-    throw new InvalidArgumentError("must be a byte (0..255, or 0x00..0xff)");
+  if (!Number.isInteger(n) || n < 0 || n > 126)
+    throw new InvalidArgumentError(
+      "must be a DA-layer byte in 0..126 (0x00..0x7e), as the OP Stack alt-DA spec allows",
+    );
   return n;
 }
 
@@ -221,8 +224,8 @@ Logs go to stderr as JSON lines; metrics are at GET /metrics.`,
     )
     .addOption(
       new Option("--da-layer-byte <n>", "DA-layer byte of OP alt-DA generic commitments")
-        .argParser(byte)
-        .default(0xce, "0xce"),
+        .argParser(daLayerByte)
+        .default(0x43, "0x43"),
     )
     .addOption(
       new Option("--node-timeout <seconds>", "per-request timeout towards storage nodes")
@@ -247,6 +250,16 @@ Logs go to stderr as JSON lines; metrics are at GET /metrics.`,
       new Option("--retention <duration>", "forget batches older than this (0: keep all)")
         .argParser(parseDuration)
         .default(0, "0"),
+    )
+    .option(
+      "--sample-before-commit",
+      "alt-DA /put answers only once a light client (--light, else this disperser) sampled the batch",
+      false,
+    )
+    .addOption(
+      new Option("--availability-deadline <seconds>", "longest wait for sampling before 503")
+        .argParser(positiveInt)
+        .default(60),
     )
     .addOption(
       new Option("--cache <MiB>", "recently posted or read batches kept in memory for reads (0: none)")
@@ -274,7 +287,7 @@ Examples:
                                                         node set from the L1 registry
 
 OP Stack: run op-node/op-batcher with --altda.enabled --altda.da-service
-  --altda.da-server=http://127.0.0.1:7000 (generic commitments 0x01 || 0xce || root).`,
+  --altda.da-server=http://127.0.0.1:7000 (generic commitments 0x01 || 0x43 || root).`,
     )
     .action((opts, cmd: Command) => run(needNodeSet(opts, cmd).then(() => disperserCommand(opts, io))));
 
@@ -286,13 +299,15 @@ OP Stack: run op-node/op-batcher with --altda.enabled --altda.da-service
     .addOption(devnetOption())
     .option("--json", "print the answer as JSON", false)
     .option("-q, --quiet", "print only the batch id (for scripts: ID=$(cellar post batch.bin -q))", false)
+    .option("--wait-available", "answer only once a light client has sampled the batch to its target", false)
     .addHelpText(
       "after",
       `
 Examples:
   $ cellar post batch.bin --devnet devnet/devnet.json
   $ ID=$(cellar post batch.bin --quiet --devnet devnet/devnet.json)
-  $ cellar post - --json --disperser http://127.0.0.1:7000 < batch.bin`,
+  $ cellar post - --json --disperser http://127.0.0.1:7000 < batch.bin
+  $ cellar post batch.bin --wait-available --json    certified, then sampled by the light node`,
     )
     .action((file: string, opts, cmd: Command) => run(withDevnet(opts, cmd).then((o) => postCommand(file, o, io))));
 

@@ -26,6 +26,10 @@ t.test("help and usage errors", async (t) => {
   t.equal((await runCli(["encode", "x.bin"])).code, 2, "missing -o is a usage error");
   t.equal((await runCli(["encode", "x.bin", "-o", "d", "--compress", "zip"])).code, 2, "bad choice");
   t.equal((await runCli(["decode", "d", "-o", "f", "--concurrency", "0"])).code, 2, "bad number");
+  const daByte = await runCli(["disperser", "--nodes", "n.json", "--da-layer-byte", "0xce"]);
+  t.equal(daByte.code, 2, "a DA-layer byte outside the alt-DA spec's [0, 127) is a usage error");
+  t.match(daByte.stderr, /0\.\.126/);
+  t.equal((await runCli(["disperser", "--nodes", "n.json", "--rate-limit", "-1"])).code, 2, "a bad limit");
 });
 
 t.test("encode writes a manifest and 128 column files; decode rebuilds after losing 64", async (t) => {

@@ -4,6 +4,7 @@ import { ClientError, NodeClient, type RetrieveOptions, retrieveBatch } from "@c
 import { type BatchManifest, checkFrameStart, encodeBatch, manifestToJson, parseManifest } from "@cellar/codec";
 import { ExplorerFeed } from "@cellar/explorer";
 import type { Kzg } from "@cellar/kzg";
+import { DEFAULT_TARGET } from "@cellar/light";
 import type { Erasure } from "@cellar/native";
 import { MAX_BATCH_BYTES } from "@cellar/params";
 import {
@@ -19,6 +20,7 @@ import {
 import { WorkQueue } from "@cellar/service";
 import { fromHex, toHex } from "@cellar/utils";
 import type { FastifyBaseLogger } from "fastify";
+import { type Availability, awaitAvailability } from "./availability.js";
 import { disperse } from "./disperse.js";
 import { DisperserError } from "./errors.js";
 import { createDisperserMetrics, type DisperserMetrics } from "./metrics.js";
@@ -67,6 +69,15 @@ export interface DisperserOptions {
   readonly retrieveDeadlineMs?: number;
   /** Light nodes told about every certified batch (`PUT /v1/batches/:id` with the certificate). */
   readonly lightNodes?: readonly string[];
+  /**
+   * Sample before commit: the alt-DA `/put` answers only once a light client reached the target
+   * confidence (the `lightNodes`, else the disperser's own sampler). Default false.
+   */
+  readonly sampleBeforeCommit?: boolean;
+  /** Confidence a batch must reach to be `available`. Default 1 - 1e-6. */
+  readonly availabilityTarget?: number;
+  /** How long a batch may take to become available before the wait answers 503. Default 60 s. */
+  readonly availabilityDeadlineMs?: number;
 }
 
 export interface DisperserModules {
@@ -87,6 +98,7 @@ export interface BatchView {
   blobs: { commitment: string; versionedHash: string }[];
   certificate?: BatchRecord["certificate"];
   error?: { code: string; message: string };
+  availability?: Availability;
   createdAt?: string;
 }
 
@@ -119,6 +131,7 @@ export class Disperser {
   /** Posts being encoded or dispersed in this process, by payload hash. */
   readonly #inFlight = new Map<string, Promise<BatchView>>();
   readonly #reading = new Map<string, Promise<Uint8Array>>();
+  readonly #sampling = new Map<string, Promise<BatchView>>();
   readonly #cache: PayloadCache;
   #nodes: readonly NodeRecord[];
   #started: Promise<void> | undefined;
@@ -151,7 +164,12 @@ export class Disperser {
       cacheBytes: opts.cacheBytes ?? 256 * 1024 * 1024,
       retrieveDeadlineMs: opts.retrieveDeadlineMs ?? 120_000,
       lightNodes: opts.lightNodes ?? [],
+      sampleBeforeCommit: opts.sampleBeforeCommit ?? false,
+      availabilityTarget: opts.availabilityTarget ?? DEFAULT_TARGET,
+      availabilityDeadlineMs: opts.availabilityDeadlineMs ?? 60_000,
     };
+    if (!(this.opts.availabilityTarget > 0 && this.opts.availabilityTarget < 1))
+      throw bad("availabilityTarget must be a confidence in (0, 1)");
     if (this.opts.retentionMs < 0) throw bad("retentionMs must not be negative");
     this.domain = opts.domain;
     this.#nodes = opts.nodes;
@@ -240,7 +258,7 @@ export class Disperser {
     }
     const key = toHex(createHash("sha256").update(payload).digest());
     const known = this.store.byPayload(key);
-    if (known?.status === "certified") {
+    if (known?.status === "certified" || known?.status === "available") {
       this.metrics.batches.inc({ result: "repeat" });
       return view(known);
     }
@@ -369,6 +387,65 @@ export class Disperser {
     }
   }
 
+  /**
+   * Resolves once a light client the disperser does not control (a configured light node, else
+   * the disperser's own sampler, said plainly) has sampled the certified batch to the target
+   * confidence; the batch is then `available`, durably, with who vouched and when. Past the
+   * deadline: 503 CELLAR_ERR_DISPERSER_NOT_AVAILABLE, and the batch stays `certified`.
+   */
+  async available(root: Uint8Array): Promise<BatchView> {
+    const key = toHex(root);
+    const record = this.store.get(key);
+    if (!record)
+      throw new DisperserError("CELLAR_ERR_DISPERSER_NOT_FOUND", `batch ${key} is not known to this disperser`);
+    if (record.status === "available") return view(record);
+    if (record.status !== "certified") {
+      throw new DisperserError(
+        "CELLAR_ERR_DISPERSER_NOT_AVAILABLE",
+        `batch ${key} is ${record.status}, not certified`,
+        {
+          status: record.status,
+        },
+      );
+    }
+    let job = this.#sampling.get(key);
+    if (!job) {
+      job = this.#vouch(record).finally(() => this.#sampling.delete(key));
+      this.#sampling.set(key, job);
+    }
+    return job;
+  }
+
+  async #vouch(record: BatchRecord): Promise<BatchView> {
+    const stop = this.metrics.availabilitySeconds.startTimer();
+    const availability = await awaitAvailability(record, {
+      target: this.opts.availabilityTarget,
+      deadlineMs: this.opts.availabilityDeadlineMs,
+      lightNodes: this.opts.lightNodes,
+      http: this.client.http,
+      client: this.client,
+      nodes: this.#nodes,
+      replication: this.opts.replication,
+      kzg: this.#kzg,
+      manifest: parseManifest(record.manifest, fromHex(record.root, 32, "root")),
+    });
+    stop();
+    if (!availability) {
+      this.metrics.availability.inc({ result: "timeout" });
+      throw new DisperserError(
+        "CELLAR_ERR_DISPERSER_NOT_AVAILABLE",
+        `batch ${record.id} did not reach confidence ${this.opts.availabilityTarget} within ${this.opts.availabilityDeadlineMs} ms`,
+        { retryAfterSeconds: 5 },
+      );
+    }
+    const latest = this.store.get(record.root) ?? record;
+    const updated: BatchRecord = { ...latest, status: "available", availability, updatedAt: Date.now() };
+    await this.store.put(updated);
+    this.metrics.availability.inc({ result: availability.independent ? "light-node" : "own-sampler" });
+    this.#log?.info({ batch: record.id, ...availability }, "available");
+    return view(updated);
+  }
+
   /** The status of a batch this disperser has handled (from the durable store). */
   status(root: Uint8Array): BatchView {
     const record = this.store.get(toHex(root));
@@ -456,6 +533,7 @@ function view(record: BatchRecord): BatchView {
     blobs: record.manifest.blobs,
     ...(record.certificate ? { certificate: record.certificate } : {}),
     ...(record.error ? { error: record.error } : {}),
+    ...(record.availability ? { availability: record.availability } : {}),
     createdAt: new Date(record.createdAt).toISOString(),
   };
 }

@@ -22,6 +22,7 @@ export {
   encodeAltDaCommitment,
   GENERIC_COMMITMENT_TYPE,
 } from "./alt-da.js";
+export { type Availability, type AvailabilityOptions, awaitAvailability } from "./availability.js";
 export { type Dispersed, type DisperseOptions, disperse } from "./disperse.js";
 export {
   type BatchStatusName,

@@ -16,6 +16,8 @@ export interface DisperserCommandOptions extends NodeSetFlags, LimitFlags {
   readonly retention: number;
   readonly postsPerMinute: number;
   readonly cache: number;
+  readonly sampleBeforeCommit: boolean;
+  readonly availabilityDeadline: number;
   readonly host: string;
   readonly port: number;
   readonly replication: number;
@@ -45,6 +47,8 @@ export async function disperserCommand(options: DisperserCommandOptions, io: Io)
       ...(options.data === undefined ? {} : { dataDir: join(options.data, "batches.lmdb") }),
       retentionMs: options.retention * 1000,
       cacheBytes: options.cache * 1024 * 1024,
+      sampleBeforeCommit: options.sampleBeforeCommit,
+      availabilityDeadlineMs: options.availabilityDeadline * 1000,
       nodes: await loadNodeSet(options),
       domain: domainOf(options),
       replication: options.replication,
