@@ -1,4 +1,5 @@
 import { availableParallelism } from "node:os";
+import { CellarError } from "@cellar/utils";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { benchCommand, parseMib, parseReportPath, parseWorkerList } from "./commands/bench.js";
 import { decodeCommand } from "./commands/decode.js";
@@ -35,7 +36,7 @@ import {
   requestTimeoutOption,
   rpcOption,
 } from "./options.js";
-import { describeError, type Io } from "./output.js";
+import { describeError, type Io, printJson } from "./output.js";
 
 export const VERSION = "0.1.0";
 
@@ -601,6 +602,11 @@ Examples:
  * Errors become one line on stderr (with a stack under --verbose); nothing throws out of here.
  */
 export async function main(argv: readonly string[], io: Io): Promise<number> {
+  // With --json, a failure is one JSON object on stdout too: {"error": {"code", "message"}}.
+  const json = argv.includes("--json");
+  const fail = (code: string, message: string) => {
+    if (json) printJson(io, { error: { code, message } });
+  };
   let work: Promise<void> | undefined;
   const program = buildProgram(io, (w) => {
     work = w;
@@ -611,9 +617,15 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     return EXIT_OK;
   } catch (err) {
     if (err instanceof CommanderError) {
-      // Help and version exit 0; commander already printed usage errors.
-      return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+      // Help and version exit 0; commander already printed usage errors on stderr.
+      if (err.exitCode === 0) return EXIT_OK;
+      fail("CELLAR_ERR_CLI_USAGE", err.message.replace(/^error: /, ""));
+      return EXIT_USAGE;
     }
+    fail(
+      err instanceof CellarError ? err.code : "CELLAR_ERR_CLI_FAILED",
+      err instanceof Error ? err.message : String(err),
+    );
     io.stderr.write(`cellar: ${describeError(err)}\n`);
     if (program.opts().verbose && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
     return EXIT_FAILURE;
