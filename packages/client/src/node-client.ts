@@ -26,13 +26,14 @@ export class NodeClient {
     manifest: BatchManifest,
     columns: readonly Column[],
     domain: AttestationDomain,
+    reference = 0n,
   ): Promise<DispersalResult> {
     let res: Awaited<ReturnType<Http["send"]>>;
     try {
       res = await this.http.send(
         "PUT",
         `${node.url}/v1/batches/${toHex(manifest.root)}/columns`,
-        encodeDispersal(manifest, columns),
+        encodeDispersal(manifest, columns, reference),
       );
     } catch {
       return { ok: false, node, reason: "unreachable" };
@@ -44,7 +45,7 @@ export class NodeClient {
     } catch {
       return { ok: false, node, reason: "bad-response" };
     }
-    if (!verifyAttestation(node.publicKey, domain, manifest.root, signature))
+    if (!verifyAttestation(node.publicKey, domain, manifest.root, reference, signature))
       return { ok: false, node, reason: "bad-attestation" };
     return { ok: true, node, signature };
   }

@@ -13,6 +13,7 @@ import {
   DEFAULT_QUORUM,
   DEFAULT_REPLICATION,
   type NodeRecord,
+  type SnapshotSource,
 } from "@cellar/protocol";
 import { toHex } from "@cellar/utils";
 import type { FastifyBaseLogger } from "fastify";
@@ -22,6 +23,12 @@ import { createDisperserMetrics, type DisperserMetrics } from "./metrics.js";
 
 export interface DisperserOptions {
   readonly nodes: readonly NodeRecord[];
+  /**
+   * Registry snapshots (the L1 registry's checkpoints): each batch is dispersed under the latest
+   * block as its reference, to the nodes of that snapshot, and read back by the same snapshot.
+   * Without them the node set `nodes` is used under reference 0.
+   */
+  readonly snapshots?: SnapshotSource;
   readonly domain: AttestationDomain;
   readonly replication?: number;
   /** Fraction of registered nodes a certificate needs. Default 2/3. */
@@ -79,7 +86,8 @@ interface Entry {
  * while they are in flight or certified does no new work.
  */
 export class Disperser {
-  readonly opts: Required<Omit<DisperserOptions, "nodes" | "domain">> & Pick<DisperserOptions, "nodes" | "domain">;
+  readonly opts: Required<Omit<DisperserOptions, "nodes" | "domain" | "snapshots">> &
+    Pick<DisperserOptions, "nodes" | "domain" | "snapshots">;
   readonly metrics: DisperserMetrics;
   readonly client: NodeClient;
   readonly #kzg: DisperserModules["kzg"];
@@ -101,6 +109,7 @@ export class Disperser {
     }
     this.opts = {
       nodes: opts.nodes,
+      ...(opts.snapshots ? { snapshots: opts.snapshots } : {}),
       domain: opts.domain,
       replication: opts.replication ?? DEFAULT_REPLICATION,
       quorum,
@@ -177,8 +186,10 @@ export class Disperser {
     log?.info({ size: payload.length, blobs: batch.blobs.length }, "encoded");
     this.metrics.bytes.inc(payload.length);
     try {
+      const { reference, nodes } = await this.#snapshot();
       const dispersed = await disperse(batch, {
-        nodes: this.#nodes,
+        nodes,
+        reference,
         replication: this.opts.replication,
         domain: this.opts.domain,
         client: this.client,
@@ -212,6 +223,14 @@ export class Disperser {
     return entry;
   }
 
+  /** The reference block and node set a new batch is dispersed under. */
+  async #snapshot(): Promise<{ reference: bigint; nodes: readonly NodeRecord[] }> {
+    const source = this.opts.snapshots;
+    if (!source) return { reference: 0n, nodes: this.#nodes };
+    const reference = await source.latest();
+    return { reference, nodes: await source.nodesAt(reference) };
+  }
+
   /** Tells the light nodes about a certified batch; a light node that fails is logged, not retried. */
   #notifyLightNodes(id: string, certificate: Certificate, log: FastifyBaseLogger | undefined): void {
     const body = new TextEncoder().encode(JSON.stringify({ certificate: certificateToJson(certificate) }));
@@ -240,9 +259,14 @@ export class Disperser {
 
   /** Rebuilds a batch's bytes from the storage nodes, verifying every cell used. */
   async data(root: Uint8Array): Promise<Uint8Array> {
-    const known = this.#byRoot.get(toHex(root))?.manifest;
+    const entry = this.#byRoot.get(toHex(root));
+    const known = entry?.manifest;
+    // Custody is the batch's own snapshot's (§10), whatever joined or left since.
+    const reference = entry?.certificate?.reference;
+    const nodes =
+      reference !== undefined && this.opts.snapshots ? await this.opts.snapshots.nodesAt(reference) : this.#nodes;
     const options: RetrieveOptions = {
-      nodes: this.#nodes,
+      nodes,
       replication: this.opts.replication,
       client: this.client,
       kzg: this.#kzg,

@@ -11,6 +11,7 @@ export const NODE_ERROR_CODES = [
   "CELLAR_ERR_NODE_NOT_FOUND",
   "CELLAR_ERR_NODE_KEY_FILE",
   "CELLAR_ERR_NODE_CONFIG",
+  "CELLAR_ERR_NODE_STALE_REFERENCE",
 ] as const;
 
 export type NodeErrorCode = (typeof NODE_ERROR_CODES)[number];

@@ -5,7 +5,6 @@ import {
   generateSecretKey,
   nodeIdFromPublicKey,
   parseSecretKey,
-  proofOfPossession,
   type SecretKey,
 } from "@cellar/protocol";
 import { fromHex, isCellarError, toHex } from "@cellar/utils";
@@ -16,7 +15,6 @@ export interface NodeIdentity {
   readonly secretKey: SecretKey;
   readonly publicKey: Uint8Array;
   readonly nodeId: Uint8Array;
-  readonly proofOfPossession: Uint8Array;
 }
 
 export const KEY_FILE = "node.key";
@@ -27,7 +25,6 @@ export function identityFromSecretKey(secretKey: SecretKey): NodeIdentity {
     secretKey,
     publicKey,
     nodeId: nodeIdFromPublicKey(publicKey),
-    proofOfPossession: proofOfPossession(secretKey),
   };
 }
 

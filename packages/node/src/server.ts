@@ -31,6 +31,11 @@ export interface NodeContext {
   readonly replication: number;
   /** The columns this node keeps under the current node set. */
   custody(): ReadonlySet<number>;
+  /**
+   * The columns this node keeps in the registry snapshot of `reference`; refuses a reference that
+   * is not recent or in which this node was not active (PROTOCOL.md §13).
+   */
+  custodyAt(reference: bigint): Promise<ReadonlySet<number>>;
   nodeCount(): number;
 }
 
@@ -105,7 +110,7 @@ export function buildNodeApp(ctx: NodeContext, logger?: FastifyBaseLogger): Fast
         },
       );
     }
-    checkColumns(ctx, manifest, body.columns);
+    checkColumns(await ctx.custodyAt(body.reference), manifest, body.columns);
     const stopTimer = ctx.metrics.verifySeconds.startTimer();
     // One batch verification per dispersal: larger batches amortize better, and concurrent
     // dispersals already keep every core busy.
@@ -121,10 +126,11 @@ export function buildNodeApp(ctx: NodeContext, logger?: FastifyBaseLogger): Fast
     const repeat = ctx.store.getBatch(root) !== undefined;
     // Durable first: the signature exists only once the data is on disk.
     await ctx.store.putBatch(manifest, body.columns);
-    const signature = signAttestation(ctx.identity.secretKey, ctx.domain, root);
+    const signature = signAttestation(ctx.identity.secretKey, ctx.domain, root, body.reference);
     ctx.metrics.dispersals.inc({ result: repeat ? "repeat" : "stored" });
     return {
       root: toHex(root),
+      reference: body.reference.toString(),
       nodeId: toHex(ctx.identity.nodeId),
       publicKey: toHex(ctx.identity.publicKey),
       signature: toHex(signature),
@@ -176,9 +182,8 @@ export function buildNodeApp(ctx: NodeContext, logger?: FastifyBaseLogger): Fast
   app.get("/v1/info", async () => ({
     nodeId: toHex(ctx.identity.nodeId),
     publicKey: toHex(ctx.identity.publicKey),
-    proofOfPossession: toHex(ctx.identity.proofOfPossession),
     custody: {
-      rule: "rendezvous: the r nodes with the highest sha256(nodeId || uint8(column)) keep the column",
+      rule: "rendezvous: the r nodes with the highest sha256(nodeId || uint8(column)) keep the column; a node with none keeps its best column",
       replication: ctx.replication,
       nodes: ctx.nodeCount(),
       columns: [...ctx.custody()].sort((a, b) => a - b),
@@ -198,8 +203,7 @@ export function buildNodeApp(ctx: NodeContext, logger?: FastifyBaseLogger): Fast
 }
 
 /** The body must carry exactly this node's custody columns, each with one cell per blob. */
-function checkColumns(ctx: NodeContext, manifest: BatchManifest, columns: readonly Column[]): void {
-  const custody = ctx.custody();
+function checkColumns(custody: ReadonlySet<number>, manifest: BatchManifest, columns: readonly Column[]): void {
   for (const column of columns) {
     if (!custody.has(column.index)) {
       throw new NodeError("CELLAR_ERR_NODE_NOT_CUSTODIAN", `column ${column.index} is not in this node's custody`, {
