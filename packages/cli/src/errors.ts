@@ -10,6 +10,7 @@ export const CLI_ERROR_CODES = [
   "CELLAR_ERR_CLI_DEVNET_START",
   "CELLAR_ERR_CLI_DEVNET_FILE",
   "CELLAR_ERR_CLI_DEMO_CHECK",
+  "CELLAR_ERR_CLI_SETTLED_MISMATCH",
 ] as const;
 
 export type CliErrorCode = (typeof CLI_ERROR_CODES)[number];

@@ -45,7 +45,7 @@ export class NodeClient {
     } catch {
       return { ok: false, node, reason: "bad-response" };
     }
-    if (!verifyAttestation(node.publicKey, domain, manifest.root, reference, signature))
+    if (!verifyAttestation(node.publicKey, domain, manifest.root, signature, reference))
       return { ok: false, node, reason: "bad-attestation" };
     return { ok: true, node, signature };
   }

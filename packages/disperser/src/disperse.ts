@@ -109,7 +109,7 @@ export async function disperse(batch: EncodedBatch, options: DisperseOptions): P
     );
   }
   return {
-    certificate: buildCertificate(manifest.root, reference, signatures, registrySlots(nodes)),
+    certificate: buildCertificate(manifest.root, signatures, registrySlots(nodes), reference),
     results: [...results],
     settled,
   };

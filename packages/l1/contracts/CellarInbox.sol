@@ -129,19 +129,15 @@ contract CellarInbox is BLSVerifier {
         // Unreachable for keys with a proof of possession; refused rather than trusted.
         if (aggregate.isInfinity()) revert InvalidSignature();
 
-        bytes memory signature;
-        try this.parseSignature(certificate.signature) returns (bytes memory parsed) {
-            signature = parsed;
-        } catch {
-            revert MalformedSignature();
-        }
-        try this.checkPairing(aggregate, abi.encodePacked(attestationMessage(root, ref)), signature) returns (
-            bool ok
-        ) {
-            if (!ok) revert InvalidSignature();
-        } catch {
-            revert MalformedSignature();
-        }
+        // Inline rather than through try/catch self-calls: a malformed point is refused by the
+        // flag check or makes the pairing precompile fail, both MalformedSignature.
+        bytes calldata raw = certificate.signature;
+        if (raw.length != 192 || uint8(raw[0]) & 0xe0 != 0) revert MalformedSignature();
+        (bool success, bool valid) = BLS.tryVerify(
+            aggregate, BLS.hashToG2(abi.encodePacked(attestationMessage(root, ref))), BLS.parseG2(raw)
+        );
+        if (!success) revert MalformedSignature();
+        if (!valid) revert InvalidSignature();
 
         uint256 signers;
         for (uint256 b = certificate.signerBitmap; b != 0; b &= b - 1) signers++;

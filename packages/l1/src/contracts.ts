@@ -64,7 +64,8 @@ async function write(
 ): Promise<Mined & { result: unknown }> {
   const { wallet } = await walletClient(options);
   const { request, result } = await rpc(
-    () => publicClient(options.rpcUrl).simulateContract({ ...call, account: wallet.account } as never),
+    // Against the pending block: the transaction lands in the next block, not the latest one.
+    () => publicClient(options.rpcUrl).simulateContract({ ...call, account: wallet.account, blockTag: "pending" } as never),
     options.rpcUrl,
     action,
   );

@@ -29,7 +29,7 @@ const uint256 = (value: bigint) => Buffer.from(value.toString(16).padStart(64, "
  * `sha256("CELLAR-ATTEST-v2" || uint256(chainId) || inbox (20 bytes) || root || uint256(reference))`,
  * which is `sha256(abi.encodePacked("CELLAR-ATTEST-v2", chainId, inbox, root, reference))` in Solidity.
  */
-export function attestationMessage(domain: AttestationDomain, root: Uint8Array, reference: bigint): Uint8Array {
+export function attestationMessage(domain: AttestationDomain, root: Uint8Array, reference = 0n): Uint8Array {
   checkDomain(domain);
   if (root.length !== 32) {
     throw new ProtocolError("CELLAR_ERR_PROTOCOL_INVALID_DOMAIN", "a batch root is 32 bytes", { length: root.length });
@@ -48,12 +48,15 @@ export function attestationMessage(domain: AttestationDomain, root: Uint8Array, 
   );
 }
 
-/** A node's 96-byte BLS signature over the attestation message of `root` at `reference`. */
+/**
+ * A node's 96-byte BLS signature over the attestation message of `root` at `reference` (0 under a
+ * static node set, which has no L1 snapshots).
+ */
 export function signAttestation(
   secretKey: SecretKey,
   domain: AttestationDomain,
   root: Uint8Array,
-  reference: bigint,
+  reference = 0n,
 ): Uint8Array {
   return secretKey.sign(attestationMessage(domain, root, reference)).toBytes();
 }
@@ -63,8 +66,8 @@ export function verifyAttestation(
   publicKey: Uint8Array,
   domain: AttestationDomain,
   root: Uint8Array,
-  reference: bigint,
   signature: Uint8Array,
+  reference = 0n,
 ): boolean {
   try {
     return verify(attestationMessage(domain, root, reference), parsePublicKey(publicKey), parseSignature(signature));

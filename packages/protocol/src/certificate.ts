@@ -111,9 +111,9 @@ export function meetsQuorum(
  */
 export function buildCertificate(
   root: Uint8Array,
-  reference: bigint,
   signatures: ReadonlyMap<number, Uint8Array>,
   slots: number,
+  reference = 0n,
 ): Certificate {
   const indexes = [...signatures.keys()].sort((a, b) => a - b);
   if (indexes.length === 0)

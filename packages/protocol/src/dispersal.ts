@@ -23,7 +23,7 @@ function invalid(message: string, context: Record<string, unknown> = {}): Protoc
  * `"CDSP" 0x02 | u64 reference block | u32 manifest length | manifest JSON | u8 column count |
  * column indexes (ascending) | each column in the column-file layout`.
  */
-export function encodeDispersal(manifest: BatchManifest, columns: readonly Column[], reference: bigint): Uint8Array {
+export function encodeDispersal(manifest: BatchManifest, columns: readonly Column[], reference = 0n): Uint8Array {
   if (typeof reference !== "bigint" || reference < 0n || reference >= 1n << 64n)
     throw invalid("the reference block must be a uint64");
   const json = new TextEncoder().encode(JSON.stringify(manifestToJson(manifest)));

@@ -1,6 +1,6 @@
 import { buildDisperserApp, Disperser } from "@cellar/disperser";
 import { sharedKzg } from "@cellar/kzg";
-import { loadNodeSet, type NodeSetFlags, watchNodeSet } from "../config.js";
+import { loadNodeSet, type NodeSetFlags, snapshotsOf, watchNodeSet } from "../config.js";
 import type { Io } from "../output.js";
 import { domainOf, serverLogger, untilStopped } from "../server.js";
 
@@ -26,9 +26,11 @@ export interface DisperserCommandOptions extends NodeSetFlags {
  */
 export async function disperserCommand(options: DisperserCommandOptions, io: Io): Promise<void> {
   const logger = serverLogger("disperser", options.logLevel);
+  const snapshots = snapshotsOf(options);
   const disperser = new Disperser(
     {
       nodes: await loadNodeSet(options),
+      ...(snapshots ? { snapshots } : {}),
       domain: domainOf(options),
       replication: options.replication,
       quorum: options.quorum,

@@ -6,7 +6,7 @@ import { type Address, postedBatches, publicClient, recordedBatch, watchBatches 
 import { LightError, LightNode, sampleBatch, trustCertificate } from "@cellar/light";
 import { parseCertificate } from "@cellar/protocol";
 import { bytesEqual, toHex } from "@cellar/utils";
-import { loadNodeSet, type NodeSetFlags, watchNodeSet } from "../config.js";
+import { loadNodeSet, type NodeSetFlags, snapshotsOf, watchNodeSet } from "../config.js";
 import { CliError } from "../errors.js";
 import { type Io, printJson, progressBar } from "../output.js";
 import { domainOf, serverLogger, untilStopped } from "../server.js";
@@ -35,7 +35,9 @@ export interface SampleCommandOptions extends NodeSetFlags {
  * the manifest is checked against the root. Exit 0 only when the target confidence is reached.
  */
 export async function sampleCommand(id: string, options: SampleCommandOptions, io: Io): Promise<void> {
-  const nodes = await loadNodeSet(options);
+  let nodes = await loadNodeSet(options);
+  // With the registry, custody is the batch's own snapshot's (the reference its certificate names).
+  const snapshots = snapshotsOf(options);
   let root = rootFromBatchId(id);
   if (inboxOnL1(options)) {
     const recorded = await recordedBatch({ rpcUrl: options.rpc as string, inbox: options.inbox as Address, root });
@@ -45,6 +47,7 @@ export async function sampleCommand(id: string, options: SampleCommandOptions, i
         `the L1 inbox ${options.inbox} has not recorded batch ${id}`,
         { inbox: options.inbox },
       );
+    if (snapshots) nodes = [...(await snapshots.nodesAt(recorded.reference))];
   }
   if (options.certificate !== undefined) {
     let json: unknown;
@@ -60,6 +63,7 @@ export async function sampleCommand(id: string, options: SampleCommandOptions, i
     }
     const certificate = parseCertificate((json as { certificate?: unknown }).certificate ?? json);
     const domain = domainOf(options);
+    if (snapshots) nodes = [...(await snapshots.nodesAt(certificate.reference))];
     const trusted = trustCertificate(certificate, nodes, domain, { replication: options.replication });
     if (!bytesEqual(trusted, root))
       throw new CliError("CELLAR_ERR_CLI_INPUT", "the certificate is for another batch than the id given");
@@ -118,9 +122,11 @@ export interface LightCommandOptions extends NodeSetFlags {
  */
 export async function lightCommand(options: LightCommandOptions, io: Io): Promise<void> {
   const logger = serverLogger("light", options.logLevel);
+  const snapshots = snapshotsOf(options);
   const light = new LightNode(
     {
       nodes: await loadNodeSet(options),
+      ...(snapshots ? { snapshots } : {}),
       domain: domainOf(options),
       replication: options.replication,
       target: options.confidence,
@@ -136,12 +142,12 @@ export async function lightCommand(options: LightCommandOptions, io: Io): Promis
     // Batches recorded in about the last day (7,200 blocks) are sampled too, then every new one.
     const head = await publicClient(l1.rpcUrl).getBlockNumber();
     for (const batch of await postedBatches({ ...l1, fromBlock: head > 7200n ? head - 7200n : 0n }))
-      light.track(batch.root);
+      light.track(batch.root, batch.reference);
     unwatchInbox = watchBatches(
       { ...l1, onError: (err) => logger.error({ err }, "watching the L1 inbox failed; retrying") },
       (batch) => {
         logger.info({ root: toHex(batch.root), block: Number(batch.blockNumber) }, "batch recorded on L1");
-        light.track(batch.root);
+        light.track(batch.root, batch.reference);
       },
     );
   }

@@ -1,5 +1,6 @@
 import { DisperserClient } from "@cellar/client";
 import { type Address, postedBatches, recordedBatch, settleBatch } from "@cellar/l1";
+import { blobsRoot } from "@cellar/codec";
 import { parseCertificate, signersOf } from "@cellar/protocol";
 import { fromHex } from "@cellar/utils";
 import { CliError } from "../errors.js";
@@ -39,6 +40,19 @@ export async function settleCommand(id: string, options: SettleOptions, io: Io):
   let result: { txHash: string; blockNumber: bigint; gasUsed?: bigint; alreadyRecorded: boolean };
   const recorded = await recordedBatch({ rpcUrl, inbox, root });
   if (recorded) {
+    // Recorded already (by anyone): it must be this batch under this certificate (§19).
+    const mismatch = [
+      recorded.blobCount !== batch.blobs.length && `blob count ${recorded.blobCount}, not ${batch.blobs.length}`,
+      recorded.size !== batch.size && `size ${recorded.size}, not ${batch.size}`,
+      recorded.reference !== certificate.reference &&
+        `reference block ${recorded.reference}, not the certificate's ${certificate.reference}`,
+    ].filter((m): m is string => typeof m === "string");
+    if (mismatch.length > 0)
+      throw new CliError(
+        "CELLAR_ERR_CLI_SETTLED_MISMATCH",
+        `batch ${batch.id} is recorded on L1 with ${mismatch.join(", ")}`,
+        { id: batch.id, mismatch },
+      );
     const events = await postedBatches({
       rpcUrl,
       inbox,
@@ -53,6 +67,7 @@ export async function settleCommand(id: string, options: SettleOptions, io: Io):
       privateKey: options.privateKey as `0x${string}`,
       inbox,
       root,
+      blobsRoot: blobsRoot(batch.blobs.map((b) => fromHex(b.versionedHash, 32, "versionedHash"))),
       blobCount: batch.blobs.length,
       size: batch.size,
       certificate,
