@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BENCH_ERROR_CODES, BenchError, reportFormatFor, resolveBenchOptions } from "@cellar/bench";
-import { CLI_ERROR_CODES, CliError, demoCheck, spawnServer } from "@cellar/cli";
+import { CLI_ERROR_CODES, CliError, checkSettled, demoCheck, spawnServer } from "@cellar/cli";
 import { CLIENT_ERROR_CODES, ClientError, DisperserClient, NodeClient, retrieveBatch } from "@cellar/client";
 import {
   batchIdFromRoot,
@@ -45,12 +45,14 @@ import {
   ProtocolError,
   parseNodeSet,
   parsePublicKey,
+  proofOfPossession,
   signAttestation,
 } from "@cellar/protocol";
 import { CellarError, fromHex, HEX_ERROR_CODES, toHex } from "@cellar/utils";
 import t from "tap";
 import { request } from "undici";
 import { runCli } from "./helpers/cli.js";
+import { nodeSetJson, TEST_CHAIN_ID, TEST_OPERATOR, TEST_REGISTRY } from "./helpers/node-set.js";
 
 const kzg = createKzg({ precompute: false });
 const manifest = buildManifest([new Uint8Array(48).fill(0xc0)], 10);
@@ -203,6 +205,11 @@ const table: [code: string, kind: ErrorClass, trigger: Trigger][] = [
     () => cliError(["post", join(scratch, "x.bin"), "--devnet", join(scratch, "no-devnet.json")]),
   ],
   ["CELLAR_ERR_CLI_DEMO_CHECK", CliError, () => demoCheck(false, "the batch read back differs")],
+  [
+    "CELLAR_ERR_CLI_SETTLED_MISMATCH",
+    CliError,
+    () => checkSettled({ blobCount: 1, size: 10, reference: 7n }, { id: "b", blobCount: 1, size: 11 }, 8n),
+  ],
   ["CELLAR_ERR_PROTOCOL_INVALID_KEY", ProtocolError, () => parsePublicKey(new Uint8Array(3))],
   ["CELLAR_ERR_PROTOCOL_INVALID_NODE_SET", ProtocolError, () => parseNodeSet({ nodes: "none" })],
   [
@@ -262,7 +269,7 @@ const table: [code: string, kind: ErrorClass, trigger: Trigger][] = [
     ClientError,
     () =>
       new NodeClient().manifest(
-        { index: 0, publicKey: new Uint8Array(48), nodeId: new Uint8Array(32), url: `${node.url}/metrics#` },
+        { index: 0, publicKey: new Uint8Array(48), nodeId: new Uint8Array(32), url: `${node.url}/metrics#`, stake: 1n },
         manifest.root,
       ),
   ],
@@ -297,7 +304,7 @@ const table: [code: string, kind: ErrorClass, trigger: Trigger][] = [
     LightError,
     () =>
       trustCertificate(
-        { root: manifest.root, signerBitmap: new Uint8Array(1), signature: new Uint8Array(96) },
+        { root: manifest.root, reference: 0n, signerBitmap: new Uint8Array(1), signature: new Uint8Array(96) },
         buildNodeSet([{ publicKey: node.identity.publicKey, url: node.url }]),
         { chainId: 1n, inbox: new Uint8Array(20) },
       ),
@@ -354,9 +361,20 @@ const table: [code: string, kind: ErrorClass, trigger: Trigger][] = [
     async () => {
       // The node knows the batch (its manifest) but holds none of its columns.
       await node.store.putBatch(manifest, []);
+      const binding = {
+        operator: fromHex(TEST_OPERATOR, 20),
+        chainId: BigInt(TEST_CHAIN_ID),
+        registry: fromHex(TEST_REGISTRY, 20),
+      };
       writeFileSync(
         join(scratch, "nodes.json"),
-        JSON.stringify({ nodes: [{ publicKey: toHex(node.identity.publicKey), url: node.url }] }),
+        nodeSetJson([
+          {
+            publicKey: toHex(node.identity.publicKey),
+            proofOfPossession: toHex(proofOfPossession(node.identity.secretKey, binding)),
+            url: node.url,
+          },
+        ]),
       );
       return cliError(["sample", toHex(manifest.root), "--nodes", join(scratch, "nodes.json"), "--timeout", "1"]);
     },
@@ -376,6 +394,20 @@ const table: [code: string, kind: ErrorClass, trigger: Trigger][] = [
     },
   ],
   ["CELLAR_ERR_NODE_KEY_FILE", NodeError, () => readKeyFile(join(scratch, "no.key"))],
+  [
+    "CELLAR_ERR_NODE_STALE_REFERENCE",
+    NodeError,
+    () =>
+      new StorageNode(
+        {
+          dataDir: join(scratch, "stale"),
+          domain: { chainId: 1n, inbox: new Uint8Array(20) },
+          snapshots: { latest: async () => 100n, nodesAt: async () => [] },
+          referenceWindow: 10,
+        },
+        { kzg },
+      ).custodyAt(90n),
+  ],
   [
     "CELLAR_ERR_NODE_CONFIG",
     NodeError,

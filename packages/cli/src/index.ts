@@ -37,6 +37,7 @@ export {
   demoCheck,
   runDemo,
 } from "./devnet/demo.js";
+export { checkSettled } from "./commands/settle.js";
 export { DEFAULT_DEVNET_NODES, type Devnet, type DevnetOptions, startDevnet } from "./devnet/devnet.js";
 export {
   DEVNET_FILE,

@@ -507,9 +507,7 @@ Exit 0 when every step held; the devnet and its directory are removed either way
 
   program
     .command("keygen")
-    .description(
-      "create a BLS key file (mode 0600) and print its public key, node id and (bound) proof of possession",
-    )
+    .description("create a BLS key file (mode 0600) and print its public key, node id and (bound) proof of possession")
     .requiredOption("-o, --out <file>", "where to write the key; an existing file is never overwritten")
     .option("--operator <address>", "the account that will register the key (binds the proof of possession)")
     .option("--chain-id <id>", "the chain of the registry (binds the proof of possession)")

@@ -65,7 +65,8 @@ async function write(
   const { wallet } = await walletClient(options);
   const { request, result } = await rpc(
     // Against the pending block: the transaction lands in the next block, not the latest one.
-    () => publicClient(options.rpcUrl).simulateContract({ ...call, account: wallet.account, blockTag: "pending" } as never),
+    () =>
+      publicClient(options.rpcUrl).simulateContract({ ...call, account: wallet.account, blockTag: "pending" } as never),
     options.rpcUrl,
     action,
   );

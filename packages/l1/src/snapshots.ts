@@ -7,11 +7,7 @@ import { latestBlock, readNodeSet } from "./contracts.js";
  * the end of that block (from the registry's checkpoints, so it never changes once the block is
  * mined; the last `cacheSize` are kept), `latest()` the chain head.
  */
-export function registrySnapshots(options: {
-  rpcUrl: string;
-  registry: Address;
-  cacheSize?: number;
-}): SnapshotSource {
+export function registrySnapshots(options: { rpcUrl: string; registry: Address; cacheSize?: number }): SnapshotSource {
   const cache = new Map<bigint, Promise<readonly NodeRecord[]>>();
   const limit = options.cacheSize ?? 64;
   return {

@@ -1,12 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { link, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import {
-  generateSecretKey,
-  nodeIdFromPublicKey,
-  parseSecretKey,
-  type SecretKey,
-} from "@cellar/protocol";
+import { generateSecretKey, nodeIdFromPublicKey, parseSecretKey, type SecretKey } from "@cellar/protocol";
 import { fromHex, isCellarError, toHex } from "@cellar/utils";
 import { NodeError } from "./errors.js";
 

@@ -157,7 +157,8 @@ export class StorageNode {
         reference: reference.toString(),
       });
     const custody = new Set(custodyColumns(nodes, self.nodeId, this.#opts.replication ?? DEFAULT_REPLICATION));
-    if (this.#snapshotCustody.size >= 64) this.#snapshotCustody.delete(this.#snapshotCustody.keys().next().value as bigint);
+    if (this.#snapshotCustody.size >= 64)
+      this.#snapshotCustody.delete(this.#snapshotCustody.keys().next().value as bigint);
     this.#snapshotCustody.set(reference, custody);
     return custody;
   }

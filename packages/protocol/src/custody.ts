@@ -20,7 +20,9 @@ export function custodyScore(nodeId: Uint8Array, column: number): Buffer {
  * keeps every column.
  */
 function buildTable(nodes: readonly NodeRecord[], replication: number): NodeRecord[][] {
-  const scores = nodes.map((node) => Array.from({ length: CELLS_PER_EXT_BLOB }, (_, c) => custodyScore(node.nodeId, c)));
+  const scores = nodes.map((node) =>
+    Array.from({ length: CELLS_PER_EXT_BLOB }, (_, c) => custodyScore(node.nodeId, c)),
+  );
   const order = nodes.map((_, k) => k);
   const table = Array.from({ length: CELLS_PER_EXT_BLOB }, (_, c) =>
     [...order]
@@ -37,7 +39,8 @@ function buildTable(nodes: readonly NodeRecord[], replication: number): NodeReco
     if (held.has(node.index)) continue;
     const own = scores[k] as Buffer[];
     let best = 0;
-    for (let c = 1; c < CELLS_PER_EXT_BLOB; c++) if (Buffer.compare(own[c] as Buffer, own[best] as Buffer) > 0) best = c;
+    for (let c = 1; c < CELLS_PER_EXT_BLOB; c++)
+      if (Buffer.compare(own[c] as Buffer, own[best] as Buffer) > 0) best = c;
     (table[best] as NodeRecord[]).push(node);
   }
   return table;

@@ -29,7 +29,8 @@ export function encodeDispersal(manifest: BatchManifest, columns: readonly Colum
   const json = new TextEncoder().encode(JSON.stringify(manifestToJson(manifest)));
   const sorted = [...columns].sort((a, b) => a.index - b.index);
   const parts = sorted.map(serializeColumn);
-  const size = DISPERSAL_MAGIC.length + 8 + 4 + json.length + 1 + sorted.length + parts.reduce((n, p) => n + p.length, 0);
+  const size =
+    DISPERSAL_MAGIC.length + 8 + 4 + json.length + 1 + sorted.length + parts.reduce((n, p) => n + p.length, 0);
   const out = new Uint8Array(size);
   const view = new DataView(out.buffer);
   let at = 0;

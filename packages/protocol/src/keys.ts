@@ -76,7 +76,12 @@ export function generateSecretKey(ikm: Uint8Array): SecretKey {
  */
 export function popMessage(publicKey: Uint8Array, binding: PopBinding, tag: Uint8Array = POP_TAG): Uint8Array {
   const { operator, chainId, registry } = binding;
-  if (!(operator instanceof Uint8Array) || operator.length !== 20 || !(registry instanceof Uint8Array) || registry.length !== 20)
+  if (
+    !(operator instanceof Uint8Array) ||
+    operator.length !== 20 ||
+    !(registry instanceof Uint8Array) ||
+    registry.length !== 20
+  )
     throw new ProtocolError("CELLAR_ERR_PROTOCOL_INVALID_DOMAIN", "operator and registry must be 20-byte addresses");
   if (typeof chainId !== "bigint" || chainId < 0n || chainId >= 1n << 256n)
     throw new ProtocolError("CELLAR_ERR_PROTOCOL_INVALID_DOMAIN", "chain id must be a uint256");

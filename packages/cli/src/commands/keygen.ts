@@ -21,7 +21,10 @@ export interface KeygenOptions {
 export async function keygenCommand(options: KeygenOptions, io: Io): Promise<void> {
   const given = [options.operator, options.chainId, options.registry].filter((v) => v !== undefined).length;
   if (given !== 0 && given !== 3)
-    throw new CliError("CELLAR_ERR_CLI_INPUT", "a proof of possession needs all of --operator, --chain-id and --registry");
+    throw new CliError(
+      "CELLAR_ERR_CLI_INPUT",
+      "a proof of possession needs all of --operator, --chain-id and --registry",
+    );
   let binding: { operator: Uint8Array; chainId: bigint; registry: Uint8Array } | undefined;
   if (given === 3) {
     try {

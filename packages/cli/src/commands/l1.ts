@@ -1,11 +1,4 @@
-import {
-  type Address,
-  deployContracts,
-  deregisterNode,
-  readRegistry,
-  registerNode,
-  withdrawNode,
-} from "@cellar/l1";
+import { type Address, deployContracts, deregisterNode, readRegistry, registerNode, withdrawNode } from "@cellar/l1";
 import { readKeyFile } from "@cellar/node";
 import { toHex } from "@cellar/utils";
 import { CliError } from "../errors.js";
@@ -40,7 +33,8 @@ export function parseQuorum(value: string): { numerator: number; denominator: nu
 /** `cellar l1 deploy`: a registry (or an existing one) and an inbox bound to it. */
 function integer(value: string | undefined, flag: string): bigint | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value)) throw new CliError("CELLAR_ERR_CLI_INPUT", `${flag} must be a non-negative integer, got ${value}`);
+  if (!/^\d+$/.test(value))
+    throw new CliError("CELLAR_ERR_CLI_INPUT", `${flag} must be a non-negative integer, got ${value}`);
   return BigInt(value);
 }
 

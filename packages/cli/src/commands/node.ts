@@ -1,14 +1,7 @@
 import { sharedKzg } from "@cellar/kzg";
 import { StorageNode } from "@cellar/node";
 import { toHex } from "@cellar/utils";
-import {
-  hasNodeSet,
-  loadNodeSet,
-  type NodeSetFlags,
-  referenceWindowOf,
-  snapshotsOf,
-  watchNodeSet,
-} from "../config.js";
+import { hasNodeSet, loadNodeSet, type NodeSetFlags, referenceWindowOf, snapshotsOf, watchNodeSet } from "../config.js";
 import type { Io } from "../output.js";
 import { domainOf, serverLogger, untilStopped } from "../server.js";
 

@@ -15,6 +15,31 @@ export interface SettleOptions {
 }
 
 /**
+ * A batch recorded already (by anyone) must be this batch under this certificate (PROTOCOL.md
+ * §19): same blob count, size and reference block; otherwise CELLAR_ERR_CLI_SETTLED_MISMATCH.
+ */
+export function checkSettled(
+  recorded: { blobCount: number; size: number; reference: bigint },
+  batch: { id: string; blobCount: number; size: number },
+  reference: bigint,
+): void {
+  const mismatch = [
+    recorded.blobCount !== batch.blobCount && `blob count ${recorded.blobCount}, not ${batch.blobCount}`,
+    recorded.size !== batch.size && `size ${recorded.size}, not ${batch.size}`,
+    recorded.reference !== reference && `reference block ${recorded.reference}, not the certificate's ${reference}`,
+  ].filter((m): m is string => typeof m === "string");
+  if (mismatch.length > 0)
+    throw new CliError(
+      "CELLAR_ERR_CLI_SETTLED_MISMATCH",
+      `batch ${batch.id} is recorded on L1 with ${mismatch.join(", ")}`,
+      {
+        id: batch.id,
+        mismatch,
+      },
+    );
+}
+
+/**
  * `cellar settle ID`: takes the batch's certificate from the disperser and posts root, blob count,
  * size and certificate to the L1 inbox, which checks the certificate on chain. A batch the inbox
  * already holds is not posted again: its recording transaction is reported.
@@ -40,19 +65,7 @@ export async function settleCommand(id: string, options: SettleOptions, io: Io):
   let result: { txHash: string; blockNumber: bigint; gasUsed?: bigint; alreadyRecorded: boolean };
   const recorded = await recordedBatch({ rpcUrl, inbox, root });
   if (recorded) {
-    // Recorded already (by anyone): it must be this batch under this certificate (§19).
-    const mismatch = [
-      recorded.blobCount !== batch.blobs.length && `blob count ${recorded.blobCount}, not ${batch.blobs.length}`,
-      recorded.size !== batch.size && `size ${recorded.size}, not ${batch.size}`,
-      recorded.reference !== certificate.reference &&
-        `reference block ${recorded.reference}, not the certificate's ${certificate.reference}`,
-    ].filter((m): m is string => typeof m === "string");
-    if (mismatch.length > 0)
-      throw new CliError(
-        "CELLAR_ERR_CLI_SETTLED_MISMATCH",
-        `batch ${batch.id} is recorded on L1 with ${mismatch.join(", ")}`,
-        { id: batch.id, mismatch },
-      );
+    checkSettled(recorded, { id: batch.id, blobCount: batch.blobs.length, size: batch.size }, certificate.reference);
     const events = await postedBatches({
       rpcUrl,
       inbox,
