@@ -11,6 +11,7 @@
 //   npm run bench:gas -- --json
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
+import { rootPreimage } from "@cellar/codec";
 import {
   type Anvil,
   deployContracts,
@@ -22,10 +23,9 @@ import {
   startAnvil,
 } from "@cellar/l1";
 import { PAYLOAD_BYTES_PER_BLOB } from "@cellar/params";
-import { keccak_256 } from "@noble/hashes/sha3";
-import { rootPreimage } from "@cellar/codec";
 import { buildCertificate, generateSecretKey, quorumSize, type SecretKey, signAttestation } from "@cellar/protocol";
 import { fromHex } from "@cellar/utils";
+import { keccak_256 } from "@noble/hashes/sha3";
 import { createWalletClient, http } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 
@@ -92,8 +92,7 @@ for (const n of sizes) {
     const reference = await latestBlock(signer);
     const signatures = new Map(keys.slice(0, signers).map((k, i) => [i, signAttestation(k, domain, root, reference)]));
     const certificate = buildCertificate(root, signatures, n, reference);
-    return (await settleBatch({ ...signer, inbox, root, blobsRoot, blobCount, size: batchBytes, certificate }))
-      .gasUsed;
+    return (await settleBatch({ ...signer, inbox, root, blobsRoot, blobCount, size: batchBytes, certificate })).gasUsed;
   };
   const q = quorumSize(n);
   const atQuorum = await post(q);

@@ -21,6 +21,7 @@
  * @packageDocumentation
  */
 
+export { checkSettled } from "./commands/settle.js";
 export {
   CELLAR_BIN,
   type ChildServer,
@@ -37,7 +38,6 @@ export {
   demoCheck,
   runDemo,
 } from "./devnet/demo.js";
-export { checkSettled } from "./commands/settle.js";
 export { DEFAULT_DEVNET_NODES, type Devnet, type DevnetOptions, startDevnet } from "./devnet/devnet.js";
 export {
   DEVNET_FILE,

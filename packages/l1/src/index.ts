@@ -15,8 +15,8 @@ export {
   DEFAULT_MINIMUM_STAKE,
   DEFAULT_REFERENCE_WINDOW,
   DEFAULT_UNBONDING_BLOCKS,
-  type DeployOptions,
   type Deployment,
+  type DeployOptions,
   type DisperserRecord,
   deployContracts,
   deregisterDisperser,
@@ -29,11 +29,11 @@ export {
   operatorOf,
   type PostedBatch,
   postedBatches,
+  type RegistrySlot,
   readDispersers,
   readNodeSet,
   readParameters,
   readRegistry,
-  type RegistrySlot,
   recordedBatch,
   registerDisperser,
   registerNode,
@@ -46,7 +46,7 @@ export {
   withdrawDisperser,
   withdrawNode,
 } from "./contracts.js";
-export { registrySnapshots } from "./snapshots.js";
 export { L1_ERROR_CODES, L1Error, type L1ErrorCode } from "./errors.js";
 export { SOLC_VERSION } from "./generated/contracts.js";
 export { compressedPublicKey, uncompressedPublicKey, uncompressedSignature } from "./points.js";
+export { registrySnapshots } from "./snapshots.js";

@@ -5,8 +5,8 @@
 // replayed certificate and proof reverts with its reason; bonds unbond only after the delay; and
 // a KZG opening made by the project's KZG layer verifies through the 0x0a precompile.
 import { randomBytes } from "node:crypto";
-import { blobProof, blobsRoot, frameBatch, packBlobs, rootPreimage, versionedHash } from "@cellar/codec";
 import { NodeClient, retrieveBatch } from "@cellar/client";
+import { blobProof, blobsRoot, frameBatch, packBlobs, rootPreimage, versionedHash } from "@cellar/codec";
 import { Disperser } from "@cellar/disperser";
 import { sharedKzg } from "@cellar/kzg";
 import {
@@ -730,6 +730,16 @@ t.test("an operator changes its node's URL; bad deployments are refused", async 
     code: "CELLAR_ERR_L1_REVERTED",
     message: /NoSnapshot\(1\)/,
   });
+  const small = registrySnapshots({ rpcUrl: anvil.rpcUrl, registry, cacheSize: 1 });
+  const head = await small.latest();
+  t.same(
+    (await small.nodesAt(head)).map((n) => n.index),
+    (await readNodeSet({ rpcUrl: anvil.rpcUrl, registry })).map((n) => n.index),
+    "the head's snapshot is the active set",
+  );
+  await small.nodesAt(head - 1n);
+  await t.rejects(small.nodesAt(1n), { code: "CELLAR_ERR_L1_REVERTED" }, "a failed read is not cached");
+  await t.rejects(small.nodesAt(1n), { code: "CELLAR_ERR_L1_REVERTED" });
 });
 
 t.test("anvil does not outlive a process that dies of an uncaught error", async (t) => {

@@ -16,7 +16,6 @@ import {
   encodeDispersal,
   type NodeRecord,
   verifyAttestation,
-  verifyProofOfPossession,
 } from "@cellar/protocol";
 import { toHex } from "@cellar/utils";
 import * as blst from "@chainsafe/blst";
@@ -353,4 +352,65 @@ t.test("retention prunes batches older than the window", async (t) => {
   t.equal(await node.prune(Date.now() + 61_000), 1, "past the window: pruned");
   t.equal((await get(node.url, `/v1/batches/${root(batch)}/manifest`)).status, 404);
   t.equal((await get(node.url, `/v1/batches/${root(batch)}/cells/0/0`)).status, 404);
+});
+
+t.test("with registry snapshots a node attests only recent references it was active in", async (t) => {
+  // A snapshot source standing in for the L1 registry: the head moves, the sets are per reference.
+  let head = 100n;
+  const asked: bigint[] = [];
+  const snapshots = {
+    latest: async () => head,
+    nodesAt: async (reference: bigint) => {
+      asked.push(reference);
+      return reference >= 95n ? set : set.filter((n) => n.index !== 0);
+    },
+  };
+  const node = new StorageNode({ dataDir: tempDir(), domain, snapshots, referenceWindow: 10 }, { kzg });
+  await node.start();
+  t.teardown(() => node.stop());
+  // This node is not in `set`; build a set with it in slot 0 for the recent references.
+  const withMe = buildNodeSet([
+    { publicKey: node.identity.publicKey, url: node.url },
+    ...set.slice(1).map((n) => ({ publicKey: n.publicKey, url: n.url })),
+  ]);
+  snapshots.nodesAt = async (reference: bigint) => {
+    asked.push(reference);
+    return reference >= 95n ? withMe : withMe.slice(1);
+  };
+  const mine = custodyColumns(withMe, node.identity.nodeId);
+  t.same(
+    [...(await node.custodyAt(99n))].sort((a, b) => a - b),
+    mine,
+    "custody from the reference's snapshot",
+  );
+  await node.custodyAt(99n);
+  t.equal(asked.filter((r) => r === 99n).length, 1, "a snapshot is read once");
+  await t.rejects(node.custodyAt(101n), { code: "CELLAR_ERR_NODE_STALE_REFERENCE" }, "ahead of the head");
+  await t.rejects(node.custodyAt(90n), { code: "CELLAR_ERR_NODE_STALE_REFERENCE" }, "older than the window");
+  await t.rejects(node.custodyAt(94n), { code: "CELLAR_ERR_NODE_NOT_CUSTODIAN" }, "a snapshot it was not in");
+  const body = encodeDispersal(
+    batch.manifest,
+    mine.map((c) => columnOf(batch, c)),
+    99n,
+  );
+  const ok = await put(node.url, root(batch), body);
+  t.equal(ok.status, 200, JSON.stringify(ok.json));
+  t.equal(ok.json.reference, "99");
+  t.ok(
+    verifyAttestation(
+      node.identity.publicKey,
+      domain,
+      batch.manifest.root,
+      Buffer.from(ok.json.signature.slice(2), "hex"),
+      99n,
+    ),
+    "signed under the reference",
+  );
+  head = 200n;
+  const stale = await put(node.url, root(batch), body);
+  t.equal(stale.status, 409);
+  t.equal(stale.json.error.code, "CELLAR_ERR_NODE_STALE_REFERENCE");
+  head = 100n;
+  for (let r = 0n; r < 70n; r++) await node.custodyAt(95n + (r % 6n)).catch(() => {});
+  t.pass("the snapshot cache stays bounded");
 });

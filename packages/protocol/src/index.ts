@@ -49,10 +49,10 @@ export {
   nodeIdFromPublicKey,
   POP_TAG,
   type PopBinding,
-  popMessage,
   parsePublicKey,
   parseSecretKey,
   parseSignature,
+  popMessage,
   proofOfPossession,
   verifyProofOfPossession,
 } from "./keys.js";

@@ -1,6 +1,6 @@
 import { DisperserClient } from "@cellar/client";
-import { type Address, postedBatches, recordedBatch, settleBatch } from "@cellar/l1";
 import { blobsRoot } from "@cellar/codec";
+import { type Address, postedBatches, recordedBatch, settleBatch } from "@cellar/l1";
 import { parseCertificate, signersOf } from "@cellar/protocol";
 import { fromHex } from "@cellar/utils";
 import { CliError } from "../errors.js";
