@@ -28,7 +28,7 @@ import { columnOf, encodeBatch } from "@cellar/codec";
 import { sharedKzg } from "@cellar/kzg";
 import { StorageNode } from "@cellar/node";
 import { BYTES_PER_COLUMN_ENTRY, CELLS_PER_EXT_BLOB, FRAME_HEADER_BYTES, PAYLOAD_BYTES_PER_BLOB } from "@cellar/params";
-import { encodeDispersal } from "@cellar/protocol";
+import { dispersalAuthHeaders, encodeDispersal, generateSecretKey, signDispersal } from "@cellar/protocol";
 import Fastify from "fastify";
 import { Client } from "undici";
 
@@ -176,6 +176,8 @@ const batch = await encodeBatch(new Uint8Array(randomBytes(blobs * PAYLOAD_BYTES
   kzg,
 });
 const root = Buffer.from(batch.manifest.root).toString("hex");
+const domain = { chainId: 31337n, inbox: new Uint8Array(20) };
+const disperserKey = generateSecretKey(new Uint8Array(randomBytes(32)));
 const dataDir = await mkdtemp(join(tmpdir(), "cellar-bench-node-serve-"));
 // The background scrub re-verifies every cell with KZG; it is pushed past the end of the run so
 // that only serving is measured (its first pass runs at start, on an empty store).
@@ -184,8 +186,11 @@ const node = new StorageNode(
     dataDir,
     host: "127.0.0.1",
     port: 0,
-    domain: { chainId: 31337n, inbox: new Uint8Array(20) },
+    domain,
     scrubIntervalMs: 24 * 3600_000,
+    dispersers: [disperserKey.toPublicKey().toBytes()],
+    // The load comes from one address: the per-client budget would measure the limiter instead.
+    limits: { rateLimit: { max: 0, windowMs: 60_000 } },
   },
   { kzg },
 );
@@ -213,7 +218,10 @@ try {
     const put = await client.request({
       method: "PUT",
       path: `/v1/batches/0x${root}/columns`,
-      headers: { "content-type": "application/octet-stream" },
+      headers: {
+        "content-type": "application/octet-stream",
+        ...dispersalAuthHeaders(signDispersal(disperserKey, domain, node.identity.nodeId, batch.manifest.root)),
+      },
       body,
     });
     const answer = await put.body.text();

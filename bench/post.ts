@@ -17,7 +17,7 @@ import { encodeBatch } from "@cellar/codec";
 import { buildDisperserApp, Disperser } from "@cellar/disperser";
 import { sharedKzg } from "@cellar/kzg";
 import { StorageNode } from "@cellar/node";
-import { buildNodeSet } from "@cellar/protocol";
+import { buildNodeSet, generateSecretKey } from "@cellar/protocol";
 
 const { values: args } = parseArgs({
   options: {
@@ -35,11 +35,18 @@ const log = (line: string) => {
 const kzg = sharedKzg();
 const domain = { chainId: 31337n, inbox: new Uint8Array(20) };
 const dirs = Array.from({ length: Number(args.nodes) }, () => mkdtempSync(join(tmpdir(), "cellar-bench-post-")));
-const nodes = dirs.map((dataDir) => new StorageNode({ dataDir, domain, scrubIntervalMs: 3_600_000 }, { kzg }));
+const disperserKey = generateSecretKey(new Uint8Array(randomBytes(32)));
+const nodes = dirs.map(
+  (dataDir) =>
+    new StorageNode(
+      { dataDir, domain, scrubIntervalMs: 3_600_000, dispersers: [disperserKey.toPublicKey().toBytes()] },
+      { kzg },
+    ),
+);
 await Promise.all(nodes.map((n) => n.start()));
 const set = buildNodeSet(nodes.map((n) => ({ publicKey: n.identity.publicKey, url: n.url })));
 for (const n of nodes) n.setNodes(set);
-const disperser = new Disperser({ nodes: set, domain, maxBatchBytes: 64 * 1024 * 1024 }, { kzg });
+const disperser = new Disperser({ key: disperserKey, nodes: set, domain, maxBatchBytes: 64 * 1024 * 1024 }, { kzg });
 const app = buildDisperserApp(disperser);
 const url = await app.listen({ host: "127.0.0.1", port: 0 });
 const client = new DisperserClient(url);

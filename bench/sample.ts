@@ -16,7 +16,7 @@ import { Disperser } from "@cellar/disperser";
 import { sharedKzg } from "@cellar/kzg";
 import { chooseSampleColumns, DEFAULT_TARGET, sampleBatch, samplesFor } from "@cellar/light";
 import { StorageNode } from "@cellar/node";
-import { buildNodeSet } from "@cellar/protocol";
+import { buildNodeSet, generateSecretKey } from "@cellar/protocol";
 
 const { values: args } = parseArgs({
   options: {
@@ -29,12 +29,19 @@ process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, availableParallelism()));
 const kzg = sharedKzg();
 const domain = { chainId: 31337n, inbox: new Uint8Array(20) };
 const dirs = Array.from({ length: 8 }, () => mkdtempSync(join(tmpdir(), "cellar-bench-sample-")));
-const nodes = dirs.map((dataDir) => new StorageNode({ dataDir, domain, scrubIntervalMs: 3_600_000 }, { kzg }));
+const disperserKey = generateSecretKey(new Uint8Array(randomBytes(32)));
+const nodes = dirs.map(
+  (dataDir) =>
+    new StorageNode(
+      { dataDir, domain, scrubIntervalMs: 3_600_000, dispersers: [disperserKey.toPublicKey().toBytes()] },
+      { kzg },
+    ),
+);
 await Promise.all(nodes.map((n) => n.start()));
 const set = buildNodeSet(nodes.map((n) => ({ publicKey: n.identity.publicKey, url: n.url })));
 for (const n of nodes) n.setNodes(set);
 const payload = new Uint8Array(randomBytes(Math.round(Number(args.mib) * 1024 * 1024)));
-const disperser = new Disperser({ nodes: set, domain }, { kzg });
+const disperser = new Disperser({ key: disperserKey, nodes: set, domain }, { kzg });
 await disperser.post(payload);
 const batch = await encodeBatch(payload, { kzg });
 const client = new NodeClient({ timeoutMs: 5000, attempts: 1 });

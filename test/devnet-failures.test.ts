@@ -64,7 +64,7 @@ t.test("a stopped devnet's directory is cleared; a failed start stops what it st
   await t.rejects(startDevnet({ dir: stale, nodes: 1, l1: failing }), { message: "no contracts today" });
   t.ok(anvilPid > 0, "anvil was started");
   t.same(await waitGone([anvilPid]), [], "and stopped after the failure");
-  t.same(readdirSync(stale).sort(), ["logs", "nodes"], "the old devnet file is gone");
+  t.same(readdirSync(stale).sort(), ["disperser", "logs", "nodes"], "the old devnet file is gone");
   t.same(readdirSync(join(stale, "nodes")), ["0"]);
 });
 

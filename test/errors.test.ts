@@ -2,8 +2,11 @@
 // only a broken installation could raise it, constructed), has the right class and the
 // CELLAR_ERR_<AREA>_<REASON> shape, and no code is left out of the table.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { BENCH_ERROR_CODES, BenchError, reportFormatFor, resolveBenchOptions } from "@cellar/bench";
 import { CLI_ERROR_CODES, CliError, checkSettled, demoCheck, spawnServer } from "@cellar/cli";
 import { CLIENT_ERROR_CODES, ClientError, DisperserClient, NodeClient, retrieveBatch } from "@cellar/client";
@@ -29,26 +32,32 @@ import {
   Disperser,
   DisperserError,
   decodeAltDaCommitment,
+  MemoryDisperserStore,
 } from "@cellar/disperser";
 import { createKzg, KZG_ERROR_CODES, KzgError } from "@cellar/kzg";
 import { deployContracts, L1_ERROR_CODES, L1Error, readNodeSet, startAnvil, verifyOpeningOnChain } from "@cellar/l1";
 import { LIGHT_ERROR_CODES, LightError, LightNode, sampleBatch, samplesFor, trustCertificate } from "@cellar/light";
-import { NODE_ERROR_CODES, NodeError, readKeyFile, StorageNode } from "@cellar/node";
+import { DispersalGuard, NODE_ERROR_CODES, NodeError, readKeyFile, StorageNode } from "@cellar/node";
 import { BYTES_PER_CELL, MAX_BATCH_BYTES } from "@cellar/params";
 import {
   buildCertificate,
   buildNodeSet,
   decodeDispersal,
+  dispersalAuthHeaders,
   encodeDispersal,
   generateSecretKey,
   PROTOCOL_ERROR_CODES,
   ProtocolError,
+  parseDispersalAuth,
   parseNodeSet,
   parsePublicKey,
   proofOfPossession,
   signAttestation,
+  signDispersal,
 } from "@cellar/protocol";
+import { createService, resolveLimits, SERVICE_ERROR_CODES, ServiceError, WorkQueue } from "@cellar/service";
 import { CellarError, fromHex, HEX_ERROR_CODES, toHex } from "@cellar/utils";
+import { Registry } from "prom-client";
 import t from "tap";
 import { request } from "undici";
 import { runCli } from "./helpers/cli.js";
@@ -65,23 +74,77 @@ const scratch = mkdtempSync(join(tmpdir(), "cellar-errors-"));
 t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
 
 // A storage node for the codes that only exist as HTTP answers.
+const peer = generateSecretKey(new Uint8Array(32).fill(7));
+const peer2 = generateSecretKey(new Uint8Array(32).fill(8));
+const nodeDomain = { chainId: 1n, inbox: new Uint8Array(20) };
 const node = new StorageNode(
-  { dataDir: join(scratch, "node"), domain: { chainId: 1n, inbox: new Uint8Array(20) }, maxBlobs: 1 },
+  { dataDir: join(scratch, "node"), domain: nodeDomain, maxBlobs: 1, dispersers: [peer.toPublicKey().toBytes()] },
   { kzg },
 );
 await node.start();
 t.teardown(() => node.stop());
-const peer = generateSecretKey(new Uint8Array(32).fill(7));
-const peer2 = generateSecretKey(new Uint8Array(32).fill(8));
+// A node that lets a disperser keep one byte: any dispersal is over its quota.
+const tiny = new StorageNode(
+  {
+    dataDir: join(scratch, "tiny"),
+    domain: nodeDomain,
+    disperserQuotaBytes: 1,
+    dispersers: [peer.toPublicKey().toBytes()],
+  },
+  { kzg },
+);
+await tiny.start();
+t.teardown(() => tiny.stop());
+
+/** The authorisation `key` gives for sending `root` to `target` (the node by default). */
+const auth = (key = peer, root = manifest.root, target: StorageNode = node, now?: number) =>
+  dispersalAuthHeaders(signDispersal(key, nodeDomain, target.identity.nodeId, root, now === undefined ? {} : { now }));
 
 /** Sends a request and turns the node's `{error: {code, message}}` into an error to check here. */
-async function httpError(method: "GET" | "PUT", path: string, body?: Uint8Array): Promise<never> {
-  const res = await request(`${node.url}${path}`, {
+async function httpError(
+  method: "GET" | "PUT",
+  path: string,
+  body?: Uint8Array,
+  headers: Record<string, string> = method === "PUT" ? auth() : {},
+  url = node.url,
+): Promise<never> {
+  const res = await request(`${url}${path}`, {
     method,
-    ...(body ? { body, headers: { "content-type": "application/octet-stream" } } : {}),
+    ...(body ? { body, headers: { "content-type": "application/octet-stream", ...headers } } : { headers }),
   });
   const json = (await res.body.json()) as { error: { code: string; message: string } };
   throw Object.assign(new HttpAnswer(json.error.code, json.error.message), { status: res.statusCode });
+}
+
+/** A server that accepts connections and never answers: for deadlines. */
+const silent = createServer(() => {});
+await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+t.teardown(() => new Promise<void>((resolve) => silent.close(() => resolve())));
+const silentUrl = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+const silentSet = buildNodeSet([{ publicKey: node.identity.publicKey, url: silentUrl }]);
+
+/** A service of the base alone: one budget of a single request, a readiness check that fails. */
+const service = createService(
+  {
+    area: "NODE",
+    status: {},
+    metrics: new Registry(),
+    limits: { rateLimit: { max: 1, windowMs: 60_000 } },
+    corsReads: true,
+    ready: { store: () => "closed" },
+  },
+  (app) => {
+    app.get("/boom", async () => {
+      throw new Error("a bug");
+    });
+  },
+);
+const serviceUrl = await service.listen({ host: "127.0.0.1", port: 0 });
+t.teardown(() => service.close());
+async function serviceError(method: "GET" | "OPTIONS", path: string, headers: Record<string, string> = {}) {
+  const res = await request(`${serviceUrl}${path}`, { method, headers });
+  const json = (await res.body.json()) as { error: { code: string; message: string } };
+  throw new ServiceError(json.error.code as never, json.error.message);
 }
 class HttpAnswer extends CellarError {}
 const rootHex = `0x${Buffer.from(manifest.root).toString("hex")}`;
@@ -254,15 +317,144 @@ const table: [code: string, kind: ErrorClass, trigger: Trigger][] = [
   [
     "CELLAR_ERR_NODE_INVALID_CELLS",
     HttpAnswer,
-    () => httpError("PUT", `/v1/batches/${rootHex}/columns`, encodeDispersal(manifest, allColumns())),
+    () => {
+      // Column 0 carries a frame that fits the manifest, so only the proofs are wrong.
+      const columns = allColumns();
+      const framed = (packBlobs(frameBatch(new Uint8Array(10)))[0] as Uint8Array).subarray(0, BYTES_PER_CELL);
+      (columns[0] as { cells: Uint8Array[] }).cells[0] = framed;
+      return httpError("PUT", `/v1/batches/${rootHex}/columns`, encodeDispersal(manifest, columns));
+    },
   ],
   ["CELLAR_ERR_NODE_NOT_FOUND", HttpAnswer, () => httpError("GET", `/v1/batches/${rootHex}/manifest`)],
+  [
+    "CELLAR_ERR_NODE_UNAUTHENTICATED",
+    HttpAnswer,
+    () => httpError("PUT", `/v1/batches/${rootHex}/columns`, encodeDispersal(manifest, allColumns()), {}),
+  ],
+  [
+    "CELLAR_ERR_NODE_AUTH_EXPIRED",
+    HttpAnswer,
+    () =>
+      httpError(
+        "PUT",
+        `/v1/batches/${rootHex}/columns`,
+        encodeDispersal(manifest, allColumns()),
+        auth(peer, manifest.root, node, Date.now() - 3_600_000),
+      ),
+  ],
+  [
+    "CELLAR_ERR_NODE_UNKNOWN_DISPERSER",
+    HttpAnswer,
+    () => httpError("PUT", `/v1/batches/${rootHex}/columns`, encodeDispersal(manifest, allColumns()), auth(peer2)),
+  ],
+  [
+    "CELLAR_ERR_NODE_REPLAYED",
+    HttpAnswer,
+    async () => {
+      const once = auth();
+      const body = encodeDispersal(manifest, [column(0)]);
+      await httpError("PUT", `/v1/batches/${rootHex}/columns`, body, once).catch(() => {});
+      return httpError("PUT", `/v1/batches/${rootHex}/columns`, body, once);
+    },
+  ],
+  [
+    "CELLAR_ERR_NODE_QUOTA_EXCEEDED",
+    HttpAnswer,
+    () =>
+      httpError(
+        "PUT",
+        `/v1/batches/${rootHex}/columns`,
+        encodeDispersal(manifest, allColumns()),
+        auth(peer, manifest.root, tiny),
+        tiny.url,
+      ),
+  ],
+  [
+    "CELLAR_ERR_NODE_BUSY",
+    NodeError,
+    () => {
+      // A guard that remembers one live nonce: a second dispersal must wait for it to expire.
+      const guard = new DispersalGuard({ domain: nodeDomain, nodeId: node.identity.nodeId, maxNonces: 1 }, [
+        peer.toPublicKey().toBytes(),
+      ]);
+      guard.check(auth(), manifest.root);
+      guard.check(auth(), manifest.root);
+    },
+  ],
+  ["CELLAR_ERR_PROTOCOL_INVALID_AUTH", ProtocolError, () => parseDispersalAuth({})],
+  [
+    "CELLAR_ERR_SERVICE_RATE_LIMITED",
+    ServiceError,
+    async () => {
+      await request(`${serviceUrl}/boom`).then((r) => r.body.dump());
+      return serviceError("GET", "/boom");
+    },
+  ],
+  [
+    "CELLAR_ERR_SERVICE_CLIENT_BUSY",
+    ServiceError,
+    async () => {
+      const q = new WorkQueue({ name: "t", concurrency: 1, maxQueued: 4, maxPerClient: 1 });
+      const hold = q.run(() => sleep(50), "a");
+      await q.run(async () => {}, "a").finally(() => hold);
+    },
+  ],
+  [
+    "CELLAR_ERR_SERVICE_BUSY",
+    ServiceError,
+    async () => {
+      const q = new WorkQueue({ name: "t", concurrency: 1, maxQueued: 0 });
+      const hold = q.run(() => sleep(50));
+      await q.run(async () => {}).finally(() => hold);
+    },
+  ],
+  ["CELLAR_ERR_SERVICE_NOT_READY", ServiceError, () => serviceError("GET", "/readyz")],
+  [
+    "CELLAR_ERR_SERVICE_CROSS_ORIGIN",
+    ServiceError,
+    () => serviceError("OPTIONS", "/boom", { origin: "http://example.test", "access-control-request-method": "PUT" }),
+  ],
+  ["CELLAR_ERR_SERVICE_CONFIG", ServiceError, () => resolveLimits({ bodyLimit: 0 })],
+  [
+    "CELLAR_ERR_SERVICE_INTERNAL",
+    ServiceError,
+    async () => {
+      // A fresh budget: this test's own service, where /boom is a bug.
+      const app = createService({ area: "LIGHT", status: {}, metrics: new Registry() }, (a) => {
+        a.get("/boom", async () => {
+          throw new Error("a bug");
+        });
+      });
+      const url = await app.listen({ host: "127.0.0.1", port: 0 });
+      try {
+        const json = (await (await request(`${url}/boom`)).body.json()) as { error: { code: string; message: string } };
+        throw new ServiceError(json.error.code as never, json.error.message);
+      } finally {
+        await app.close();
+      }
+    },
+  ],
   ["CELLAR_ERR_PROTOCOL_INVALID_CERTIFICATE", ProtocolError, () => buildCertificate(manifest.root, new Map(), 3)],
   ["CELLAR_ERR_CLIENT_HTTP", ClientError, () => new DisperserClient(node.url).status("0x00")],
   [
     "CELLAR_ERR_CLIENT_NETWORK",
     ClientError,
     () => new NodeClient({ attempts: 1 }).http.send("GET", "http://127.0.0.1:1/"),
+  ],
+  [
+    "CELLAR_ERR_CLIENT_TIMEOUT",
+    ClientError,
+    () => new NodeClient({ attempts: 1, timeoutMs: 100 }).http.send("GET", `${silentUrl}/`),
+  ],
+  [
+    "CELLAR_ERR_CLIENT_TOO_LARGE",
+    ClientError,
+    () => new NodeClient().http.send("GET", `${node.url}/metrics`, { maxResponseBytes: 100 }),
+  ],
+  [
+    "CELLAR_ERR_CLIENT_DEADLINE",
+    ClientError,
+    () => retrieveBatch(manifest.root, { nodes: silentSet, client: new NodeClient(), kzg, deadlineMs: 100 }),
   ],
   [
     "CELLAR_ERR_CLIENT_BAD_RESPONSE",
@@ -293,6 +485,28 @@ const table: [code: string, kind: ErrorClass, trigger: Trigger][] = [
     () => disperserError("GET", `/v1/batches/0x${"ab".repeat(32)}/data`),
   ],
   ["CELLAR_ERR_DISPERSER_BAD_COMMITMENT", DisperserError, () => decodeAltDaCommitment("0x02")],
+  [
+    "CELLAR_ERR_DISPERSER_INTERRUPTED",
+    DisperserError,
+    async () => {
+      // A batch a dead process left dispersing is reported failed by the next one.
+      const store = new MemoryDisperserStore();
+      const record = {
+        ...manifestToJson(manifest),
+        payloadHash: toHex(new Uint8Array(32)),
+        status: "dispersing" as const,
+        manifest: manifestToJson(manifest),
+        createdAt: Date.now(),
+        updatedAt: Date.now(),
+      };
+      await store.put(record);
+      const again = new Disperser({ nodes: silentSet, domain: nodeDomain, store }, { kzg });
+      await again.start();
+      const error = again.status(manifest.root).error as { code: string; message: string };
+      await again.close();
+      throw new DisperserError(error.code as never, error.message);
+    },
+  ],
   [
     "CELLAR_ERR_DISPERSER_CONFIG",
     DisperserError,
@@ -325,6 +539,23 @@ const table: [code: string, kind: ErrorClass, trigger: Trigger][] = [
     () => new LightNode({ nodes: [], domain: { chainId: 1n, inbox: new Uint8Array(20) } }, { kzg }),
   ],
   ["CELLAR_ERR_LIGHT_NOT_FOUND", LightError, () => lightError(`/v1/batches/0x${"cd".repeat(32)}/availability`)],
+  [
+    "CELLAR_ERR_LIGHT_DEADLINE",
+    LightError,
+    () => sampleBatch(manifest.root, { nodes: silentSet, client: new NodeClient(), kzg, deadlineMs: 100 }),
+  ],
+  [
+    "CELLAR_ERR_LIGHT_TOO_MANY",
+    LightError,
+    async () => {
+      const full = new LightNode({ nodes: silentSet, domain: nodeDomain, maxTracked: 0 }, { kzg });
+      try {
+        full.track(manifest.root);
+      } finally {
+        await full.stop();
+      }
+    },
+  ],
   ["CELLAR_ERR_L1_ANVIL", L1Error, () => startAnvil({ timeoutMs: 1 })],
   ["CELLAR_ERR_L1_RPC", L1Error, () => readNodeSet({ rpcUrl: "http://127.0.0.1:1", registry: `0x${"11".repeat(20)}` })],
   ["CELLAR_ERR_L1_INVALID_INPUT", L1Error, () => readNodeSet({ rpcUrl: "http://127.0.0.1:1", registry: "0x12" })],
@@ -441,6 +672,7 @@ t.test("every exported code is in the table, once", async (t) => {
     ...L1_ERROR_CODES,
     ...BENCH_ERROR_CODES,
     ...CLI_ERROR_CODES,
+    ...SERVICE_ERROR_CODES,
   ];
   t.same(table.map(([code]) => code).sort(), [...exported].sort());
   t.equal(new Set(exported).size, exported.length, "codes are unique");

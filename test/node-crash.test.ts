@@ -8,10 +8,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { columnOf, type EncodedBatch, encodeBatch, serializeColumn } from "@cellar/codec";
 import { sharedKzg } from "@cellar/kzg";
-import { encodeDispersal, verifyAttestation } from "@cellar/protocol";
-import { toHex } from "@cellar/utils";
+import { dispersalAuthHeaders, encodeDispersal, signDispersal, verifyAttestation } from "@cellar/protocol";
+import { fromHex, toHex } from "@cellar/utils";
 import t from "tap";
 import { Agent, request } from "undici";
+import { TEST_DISPERSER_KEY } from "./helpers/cluster.js";
 import { type NodeProcess, startNodeProcess } from "./helpers/node-process.js";
 
 const KILLS = 50;
@@ -57,12 +58,17 @@ async function servedWhole(node: NodeProcess, batch: EncodedBatch, sample = 128)
   return null;
 }
 
+/** The test disperser's authorisation to send `root` to `node`. */
+function authFor(node: NodeProcess, root: Uint8Array): Record<string, string> {
+  return dispersalAuthHeaders(signDispersal(TEST_DISPERSER_KEY, domain, fromHex(node.ready.nodeId, 32), root));
+}
+
 t.test(`${KILLS} SIGKILLs during a stream of dispersals lose nothing acknowledged`, async (t) => {
   const acked = new Set<number>();
   let attempts = 0;
   let inFlightAtKill = 0;
   for (let cycle = 0; cycle < KILLS; cycle++) {
-    const node = await startNodeProcess(["--data", dataDir, "--scrub-rate", "100000"]);
+    const node = await startNodeProcess(["--data", dataDir, "--scrub-rate", "100000"], 120_000);
     // What was acknowledged before this start must all be here (8 random columns each here; every
     // column of every batch after the last restart).
     for (const i of acked) {
@@ -87,7 +93,10 @@ t.test(`${KILLS} SIGKILLs during a stream of dispersals lose nothing acknowledge
           const res = await request(`${node.url}/v1/batches/${hexRoot(batches[i] as EncodedBatch)}/columns`, {
             method: "PUT",
             body: bodies[i] as Uint8Array,
-            headers: { "content-type": "application/octet-stream" },
+            headers: {
+              "content-type": "application/octet-stream",
+              ...authFor(node, (batches[i] as EncodedBatch).manifest.root),
+            },
             dispatcher: agent,
           });
           const json = (await res.body.json()) as { signature?: string };
@@ -118,7 +127,7 @@ t.test(`${KILLS} SIGKILLs during a stream of dispersals lose nothing acknowledge
   }
   t.ok(acked.size >= 10, `${acked.size} distinct batches acknowledged over ${attempts} attempts`);
   t.ok(inFlightAtKill > 0, `${inFlightAtKill} dispersals were in flight at a kill`);
-  const node = await startNodeProcess(["--data", dataDir]);
+  const node = await startNodeProcess(["--data", dataDir], 120_000);
   let whole = 0;
   for (const i of acked) if ((await servedWhole(node, batches[i] as EncodedBatch)) === null) whole++;
   t.equal(whole, acked.size, "after the last restart every acknowledged batch is served whole");
@@ -135,11 +144,11 @@ t.test("a bit flipped in the LMDB file is never served, and the scrub drops the 
     batch.manifest,
     Array.from({ length: 128 }, (_, c) => columnOf(batch, c)),
   );
-  let node = await startNodeProcess(["--data", flipDir]);
+  let node = await startNodeProcess(["--data", flipDir], 120_000);
   const put = await request(`${node.url}/v1/batches/${hexRoot(batch)}/columns`, {
     method: "PUT",
     body,
-    headers: { "content-type": "application/octet-stream" },
+    headers: { "content-type": "application/octet-stream", ...authFor(node, batch.manifest.root) },
     dispatcher: agent,
   });
   t.equal(put.statusCode, 200);
@@ -159,7 +168,7 @@ t.test("a bit flipped in the LMDB file is never served, and the scrub drops the 
   t.equal(flips, 1, "the cell was found on disk, once");
   writeFileSync(file, data);
 
-  node = await startNodeProcess(["--data", flipDir, "--scrub-rate", "100000"]);
+  node = await startNodeProcess(["--data", flipDir, "--scrub-rate", "100000"], 120_000);
   t.teardown(() => node.child.kill("SIGKILL"));
   const served = await fetchBytes(`${node.url}/v1/batches/${hexRoot(batch)}/cells/0/5`);
   t.equal(served.status, 404, "the damaged cell is not served");

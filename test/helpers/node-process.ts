@@ -1,6 +1,31 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { toHex } from "@cellar/utils";
 import { CELLAR_BIN } from "./cli.js";
+import { TEST_DISPERSER, TEST_DISPERSER_KEY } from "./cluster.js";
+
+let keyFile: string | undefined;
+/** The test disperser's key as a key file (written once per process), for `cellar disperser --key`. */
+export function testDisperserKeyFile(): string {
+  if (keyFile === undefined) {
+    keyFile = join(mkdtempSync(join(tmpdir(), "cellar-test-disperser-")), "disperser.key");
+    writeFileSync(keyFile, `${toHex(TEST_DISPERSER_KEY.toBytes())}\n`, { mode: 0o600 });
+  }
+  return keyFile;
+}
+
+/**
+ * What test processes are given unless a test says otherwise: nodes accept the test disperser's
+ * key, and the disperser signs with it.
+ */
+function defaults(role: string, args: readonly string[]): string[] {
+  if (role === "node" && !args.includes("--disperser-key")) return ["--disperser-key", toHex(TEST_DISPERSER)];
+  if (role === "disperser" && !args.includes("--key")) return ["--key", testDisperserKeyFile()];
+  return [];
+}
 
 export interface NodeProcess {
   readonly child: ChildProcess;
@@ -20,9 +45,13 @@ export function startNodeProcess(args: string[], timeoutMs = 30_000): Promise<No
 
 /** Starts `cellar <role>` (node, disperser, …) on a free loopback port; resolves on its ready line. */
 export function startServerProcess(role: string, args: string[], timeoutMs = 30_000): Promise<NodeProcess> {
-  const child = spawn(process.execPath, [CELLAR_BIN, role, "--port", "0", "--json", "--log-level", "warn", ...args], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    [CELLAR_BIN, role, "--port", "0", "--json", "--log-level", "warn", ...defaults(role, args), ...args],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   const exited = new Promise<number | NodeJS.Signals | null>((resolve) =>
     child.once("exit", (code, signal) => resolve(code ?? signal)),
   );

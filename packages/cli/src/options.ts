@@ -66,3 +66,64 @@ export const privateKeyOption = () =>
   new Option("--private-key <hex>", "L1 account key that signs and pays (0x + 64 hex digits)").env(
     "CELLAR_PRIVATE_KEY",
   );
+
+/** The HTTP limits every server shares (docs/OPERATING.md → Limits), as flags. */
+export interface LimitFlags {
+  readonly rateLimit?: number;
+  readonly maxConnections?: number;
+  readonly requestTimeout?: number;
+  readonly headersTimeout?: number;
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("must be a non-negative integer");
+  return n;
+}
+
+export const rateLimitOption = () =>
+  new Option("--rate-limit <n>", "requests per minute one client address may make (0: no limit)")
+    .env("CELLAR_RATE_LIMIT")
+    .argParser(nonNegativeInt);
+
+export const maxConnectionsOption = () =>
+  new Option("--max-connections <n>", "open connections at once (default 1024)")
+    .env("CELLAR_MAX_CONNECTIONS")
+    .argParser(positiveInt);
+
+export const requestTimeoutOption = () =>
+  new Option("--request-timeout <seconds>", "time a client has to send a whole request, body included (default 120)")
+    .env("CELLAR_REQUEST_TIMEOUT")
+    .argParser(positiveInt);
+
+export const headersTimeoutOption = () =>
+  new Option("--headers-timeout <seconds>", "time a client has to send its request headers (default 10)")
+    .env("CELLAR_HEADERS_TIMEOUT")
+    .argParser(positiveInt);
+
+/** The `limits` a service takes, from the flags given (the rest keep the service's defaults). */
+export function limitsOf(flags: LimitFlags): {
+  rateLimit?: { max: number; windowMs: number };
+  maxConnections?: number;
+  requestTimeoutMs?: number;
+  headersTimeoutMs?: number;
+} {
+  return {
+    ...(flags.rateLimit === undefined ? {} : { rateLimit: { max: flags.rateLimit, windowMs: 60_000 } }),
+    ...(flags.maxConnections === undefined ? {} : { maxConnections: flags.maxConnections }),
+    ...(flags.requestTimeout === undefined ? {} : { requestTimeoutMs: flags.requestTimeout * 1000 }),
+    ...(flags.headersTimeout === undefined ? {} : { headersTimeoutMs: flags.headersTimeout * 1000 }),
+  };
+}
+
+/** Disperser public keys (0x + 96 hex digits), comma-separated or repeated. */
+export function collectKeys(value: string, previous: string[] = []): string[] {
+  const keys = value
+    .split(/[\s,]+/)
+    .filter((k) => k !== "")
+    .map((k) => {
+      if (!/^0x[0-9a-fA-F]{96}$/.test(k)) throw new InvalidArgumentError("a disperser key is 0x + 96 hex digits");
+      return k.toLowerCase();
+    });
+  return [...previous, ...keys];
+}

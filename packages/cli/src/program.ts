@@ -23,17 +23,22 @@ import { withDevnet } from "./devnet/use-devnet.js";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./errors.js";
 import {
   chainIdOption,
+  collectKeys,
   devnetOption,
   disperserOption,
+  headersTimeoutOption,
   hostOption,
   inboxOption,
   logLevelOption,
+  maxConnectionsOption,
   nodesOption,
   portOption,
   positiveInt,
   privateKeyOption,
+  rateLimitOption,
   registryOption,
   replicationOption,
+  requestTimeoutOption,
   rpcOption,
 } from "./options.js";
 import { describeError, type Io } from "./output.js";
@@ -41,6 +46,12 @@ import { describeError, type Io } from "./output.js";
 export const VERSION = "0.1.0";
 
 /** A duration: seconds, or a number with s, m, h or d ("14d"); 0 means forever where allowed. */
+function nonNegative(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("must be a non-negative integer");
+  return n;
+}
+
 export function parseDuration(value: string): number {
   const m = /^(\d+)([smhd]?)$/.exec(value.trim());
   if (!m) throw new InvalidArgumentError("must be a duration such as 3600, 90m, 12h or 14d");
@@ -161,6 +172,20 @@ Examples:
         .argParser(positiveInt)
         .default(2000),
     )
+    .addOption(
+      new Option("--disperser-key <hex>", "BLS public key of a disperser whose dispersals are accepted (repeatable)")
+        .env("CELLAR_DISPERSER_KEYS")
+        .argParser(collectKeys),
+    )
+    .addOption(
+      new Option("--disperser-quota <bytes>", "bytes one disperser may keep on this node")
+        .argParser(positiveInt)
+        .default(16 * 1024 ** 3, "16 GiB"),
+    )
+    .addOption(rateLimitOption())
+    .addOption(maxConnectionsOption())
+    .addOption(requestTimeoutOption())
+    .addOption(headersTimeoutOption())
     .addOption(logLevelOption())
     .option("--json", "print the ready line as JSON", false)
     .addHelpText(
@@ -216,6 +241,33 @@ Logs go to stderr as JSON lines; metrics are at GET /metrics.`,
         .default(30),
     )
     .addOption(new Option("--light <url...>", "light nodes to register every certified batch with").env("CELLAR_LIGHT"))
+    .addOption(
+      new Option("--key <file>", "BLS key file dispersals are signed with (default DIR/disperser.key with --data)").env(
+        "CELLAR_KEY",
+      ),
+    )
+    .addOption(
+      new Option("--data <dir>", "directory of the durable batch store (statuses, certificates)").env("CELLAR_DATA"),
+    )
+    .addOption(
+      new Option("--retention <duration>", "forget batches older than this (0: keep all)")
+        .argParser(parseDuration)
+        .default(0, "0"),
+    )
+    .addOption(
+      new Option("--cache <MiB>", "recently posted or read batches kept in memory for reads (0: none)")
+        .argParser(nonNegative)
+        .default(256),
+    )
+    .addOption(
+      new Option("--posts-per-minute <n>", "posts one client address may make per minute")
+        .argParser(positiveInt)
+        .default(60),
+    )
+    .addOption(rateLimitOption())
+    .addOption(maxConnectionsOption())
+    .addOption(requestTimeoutOption())
+    .addOption(headersTimeoutOption())
     .addOption(logLevelOption())
     .option("--json", "print the ready line as JSON", false)
     .addHelpText(
@@ -321,6 +373,15 @@ Examples:
     .addOption(
       new Option("--interval <seconds>", "pause between sampling rounds of a batch").argParser(positiveInt).default(60),
     )
+    .addOption(
+      new Option("--round-deadline <seconds>", "longest one sampling round may take")
+        .argParser(positiveInt)
+        .default(60),
+    )
+    .addOption(rateLimitOption())
+    .addOption(maxConnectionsOption())
+    .addOption(requestTimeoutOption())
+    .addOption(headersTimeoutOption())
     .addOption(logLevelOption())
     .option("--json", "print the ready line as JSON", false)
     .addHelpText(

@@ -31,19 +31,24 @@ export class DisperserClient {
 
   constructor(url: string, options: HttpOptions = {}) {
     this.url = url.replace(/\/+$/, "");
-    // Posting is not idempotent from the client's side of a timeout; retry only reads.
-    this.#http = new Http({ timeoutMs: 120_000, ...options });
+    // Posts are sent once (the Http client retries only reads); a post may wait for sampling.
+    this.#http = new Http({ timeoutMs: 300_000, maxResponseBytes: 256 * 1024 * 1024, ...options });
   }
 
   /** Posts a batch; resolves with the certified batch, rejects with the server's reason. */
   async post(bytes: Uint8Array): Promise<BatchStatus> {
-    const res = await this.#http.send("POST", `${this.url}/v1/batches`, bytes);
+    const res = await this.#http.send("POST", `${this.url}/v1/batches`, {
+      body: bytes,
+      maxResponseBytes: 4 * 1024 * 1024,
+    });
     if (res.status !== 200) throw answerError(res, "post");
     return this.#json(res.body, "post") as BatchStatus;
   }
 
   async status(id: string): Promise<BatchStatus> {
-    const res = await this.#http.send("GET", `${this.url}/v1/batches/${encodeURIComponent(id)}`);
+    const res = await this.#http.send("GET", `${this.url}/v1/batches/${encodeURIComponent(id)}`, {
+      maxResponseBytes: 4 * 1024 * 1024,
+    });
     if (res.status !== 200) throw answerError(res, "status");
     return this.#json(res.body, "status") as BatchStatus;
   }

@@ -14,6 +14,6 @@
  */
 export { type BatchStatus, DisperserClient } from "./disperser-client.js";
 export { CLIENT_ERROR_CODES, ClientError, type ClientErrorCode } from "./errors.js";
-export { answerError, Http, type HttpOptions, type HttpResponse } from "./http.js";
-export { type DispersalResult, NodeClient } from "./node-client.js";
+export { answerError, Http, type HttpOptions, type HttpResponse, type SendOptions } from "./http.js";
+export { type DispersalResult, NodeClient, type NodeClientOptions } from "./node-client.js";
 export { fetchManifest, type Retrieved, type RetrieveOptions, retrieveBatch } from "./retrieve.js";

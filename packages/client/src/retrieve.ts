@@ -16,6 +16,9 @@ export interface RetrieveOptions {
   readonly manifest?: BatchManifest;
   /** Called for a node that answered with cells that fail their proofs, or with garbage. */
   readonly onBadNode?: (node: NodeRecord, column: number, reason: string) => void;
+  /** Total time for the whole retrieval; past it, CELLAR_ERR_CLIENT_DEADLINE. Default 120 s. */
+  readonly deadlineMs?: number;
+  readonly signal?: AbortSignal;
 }
 
 export interface Retrieved {
@@ -29,10 +32,12 @@ export async function fetchManifest(
   root: Uint8Array,
   nodes: readonly NodeRecord[],
   client: NodeClient,
+  signal?: AbortSignal,
 ): Promise<BatchManifest> {
   for (const node of nodes) {
+    if (signal?.aborted) break;
     try {
-      return await client.manifest(node, root);
+      return await client.manifest(node, root, signal);
     } catch {
       // Missing, unreachable, or not matching the root: ask the next node.
     }
@@ -50,8 +55,26 @@ export async function fetchManifest(
  * had. Never returns bytes it could not verify.
  */
 export async function retrieveBatch(root: Uint8Array, options: RetrieveOptions): Promise<Retrieved> {
+  const deadlineMs = options.deadlineMs ?? 120_000;
+  const deadline = AbortSignal.timeout(deadlineMs);
+  const signal = options.signal ? AbortSignal.any([deadline, options.signal]) : deadline;
+  try {
+    return await retrieveWithin(root, options, signal);
+  } catch (err) {
+    // Whatever was in flight when the deadline fired failed because of it: say so.
+    if (!deadline.aborted) throw err;
+    throw new ClientError(
+      "CELLAR_ERR_CLIENT_DEADLINE",
+      `retrieving batch ${toHex(root)} took longer than ${deadlineMs} ms`,
+      { root: toHex(root), deadlineMs },
+      { cause: err },
+    );
+  }
+}
+
+async function retrieveWithin(root: Uint8Array, options: RetrieveOptions, signal: AbortSignal): Promise<Retrieved> {
   const { nodes, client } = options;
-  const manifest = options.manifest ?? (await fetchManifest(root, nodes, client));
+  const manifest = options.manifest ?? (await fetchManifest(root, nodes, client, signal));
   const table = custodyTable(nodes, options.replication ?? DEFAULT_REPLICATION);
   const good = new Map<number, Column>();
   const failed: number[] = [];
@@ -60,7 +83,8 @@ export async function retrieveBatch(root: Uint8Array, options: RetrieveOptions):
     for (const node of table[index] ?? []) {
       let column: Column;
       try {
-        column = await client.column(node, manifest, index);
+        if (signal.aborted) return undefined;
+        column = await client.column(node, manifest, index, signal);
       } catch (err) {
         if ((err as ClientError).context?.status !== 404) options.onBadNode?.(node, index, "unreachable-or-malformed");
         continue;

@@ -20,6 +20,7 @@ export { batchIdFromRoot, KECCAK_256_CODE, rootFromBatchId } from "./batch-id.js
 export { type Column, checkColumnIndex, parseColumn, serializeColumn } from "./column.js";
 export {
   type BadCell,
+  checkFrameStart,
   chooseColumns,
   type DecodeOptions,
   type DecodeProgress,

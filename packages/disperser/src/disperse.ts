@@ -74,7 +74,7 @@ export async function disperse(batch: EncodedBatch, options: DisperseOptions): P
         manifest,
         columns.map((c) => columnOf(batch, c)),
         domain,
-        reference,
+        { reference },
       );
       results.push(result);
       options.onResult?.(result, (performance.now() - started) / 1000);

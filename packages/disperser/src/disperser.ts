@@ -1,25 +1,34 @@
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { ClientError, NodeClient, type RetrieveOptions, retrieveBatch } from "@cellar/client";
-import { type BatchManifest, encodeBatch, type ManifestJson, manifestToJson } from "@cellar/codec";
+import { type BatchManifest, checkFrameStart, encodeBatch, manifestToJson, parseManifest } from "@cellar/codec";
 import type { Kzg } from "@cellar/kzg";
 import { MAX_BATCH_BYTES } from "@cellar/params";
 import {
   type AttestationDomain,
-  type Certificate,
-  type CertificateJson,
   certificateToJson,
   checkDomain,
   DEFAULT_QUORUM,
   DEFAULT_REPLICATION,
+  generateSecretKey,
   type NodeRecord,
+  type SecretKey,
   type SnapshotSource,
 } from "@cellar/protocol";
+import { WorkQueue } from "@cellar/service";
 import { toHex } from "@cellar/utils";
 import type { FastifyBaseLogger } from "fastify";
 import { disperse } from "./disperse.js";
 import { DisperserError } from "./errors.js";
 import { createDisperserMetrics, type DisperserMetrics } from "./metrics.js";
+import { PayloadCache } from "./payload-cache.js";
+import {
+  type BatchRecord,
+  type BatchStatusName,
+  type DisperserStore,
+  LmdbDisperserStore,
+  MemoryDisperserStore,
+} from "./store.js";
 
 export interface DisperserOptions {
   readonly nodes: readonly NodeRecord[];
@@ -30,6 +39,12 @@ export interface DisperserOptions {
    */
   readonly snapshots?: SnapshotSource;
   readonly domain: AttestationDomain;
+  /** The key dispersals are signed with; storage nodes accept only keys they know. Default: a fresh one. */
+  readonly key?: SecretKey;
+  /** Where statuses and certificates are kept (LMDB); without it they live in memory only. */
+  readonly dataDir?: string;
+  /** A store of the caller's (a shared database); overrides `dataDir`. */
+  readonly store?: DisperserStore;
   readonly replication?: number;
   /** Fraction of registered nodes a certificate needs. Default 2/3. */
   readonly quorum?: number;
@@ -44,8 +59,17 @@ export interface DisperserOptions {
   readonly lingerMs?: number;
   /** How long a post may wait for a quorum before answering 503. Default 30 s. */
   readonly deadlineMs?: number;
-  /** Batches whose status is remembered. Default 10,000. */
-  readonly maxTracked?: number;
+  /** Batches are forgotten this long after they were posted; 0 keeps them. Default 0. */
+  readonly retentionMs?: number;
+  /** Posts encoded and dispersed at once, and how many more may wait. Default 2 and 8. */
+  readonly postConcurrency?: number;
+  readonly postQueue?: number;
+  /** Posts (or reads) one client may have in progress at once. Default 2. */
+  readonly maxPerClient?: number;
+  /** Bytes of recently posted or read batches kept in memory for `GET …/data`. Default 256 MiB. */
+  readonly cacheBytes?: number;
+  /** Total time of one retrieval for a reader. Default 120 s. */
+  readonly retrieveDeadlineMs?: number;
   /** Light nodes told about every certified batch (`PUT /v1/batches/:id` with the certificate). */
   readonly lightNodes?: readonly string[];
 }
@@ -59,42 +83,52 @@ export interface DisperserModules {
   readonly metrics?: DisperserMetrics;
 }
 
-export type BatchStatusName = "encoding" | "dispersing" | "certified" | "failed";
+export type { BatchStatusName };
 
 export interface BatchView {
   id: string;
   root: string;
   size: number;
   status: BatchStatusName;
-  blobs: ManifestJson["blobs"];
-  certificate?: CertificateJson;
+  blobs: { commitment: string; versionedHash: string }[];
+  certificate?: BatchRecord["certificate"];
   error?: { code: string; message: string };
+  createdAt?: string;
 }
 
-interface Entry {
-  status: BatchStatusName;
-  size: number;
-  manifest?: BatchManifest;
-  certificate?: Certificate;
-  error?: DisperserError;
-  done: Promise<Entry>;
-}
+type Resolved = Required<
+  Omit<DisperserOptions, "nodes" | "domain" | "key" | "dataDir" | "store" | "lightNodes" | "snapshots">
+> & {
+  lightNodes: readonly string[];
+};
 
 /**
  * The disperser's work, apart from HTTP: encode a batch on all cores, send each node its custody
- * columns, certify, and rebuild batches from the nodes for readers. Posting the same bytes again
- * while they are in flight or certified does no new work.
+ * columns signed with the disperser's key, certify, and rebuild batches from the nodes for
+ * readers. Statuses and certificates are durable (`dataDir`) and survive restarts; a batch a
+ * dead process left in flight is reported failed and may be posted again. Posting the same bytes
+ * again while they are in flight or certified does no new work. Posts and reads run through
+ * bounded queues: beyond them, callers are refused at once (503, or 429 past their own share).
  */
 export class Disperser {
-  readonly opts: Required<Omit<DisperserOptions, "nodes" | "domain" | "snapshots">> &
-    Pick<DisperserOptions, "nodes" | "domain" | "snapshots">;
+  readonly opts: Resolved;
   readonly metrics: DisperserMetrics;
   readonly client: NodeClient;
+  readonly store: DisperserStore;
+  readonly publicKey: Uint8Array;
+  readonly domain: AttestationDomain;
+  readonly posts: WorkQueue;
+  readonly reads: WorkQueue;
   readonly #kzg: DisperserModules["kzg"];
   readonly #log: FastifyBaseLogger | undefined;
-  readonly #byPayload = new Map<string, Entry>();
-  readonly #byRoot = new Map<string, Entry>();
+  /** Posts being encoded or dispersed in this process, by payload hash. */
+  readonly #inFlight = new Map<string, Promise<BatchView>>();
+  readonly #reading = new Map<string, Promise<Uint8Array>>();
+  readonly #cache: PayloadCache;
   #nodes: readonly NodeRecord[];
+  readonly #snapshots: SnapshotSource | undefined;
+  #started: Promise<void> | undefined;
+  #pruneTimer: NodeJS.Timeout | undefined;
 
   constructor(opts: DisperserOptions, modules: DisperserModules) {
     const bad = (m: string) => new DisperserError("CELLAR_ERR_DISPERSER_CONFIG", m);
@@ -108,9 +142,6 @@ export class Disperser {
       throw bad(`maxBatchBytes must be an integer in 1..${MAX_BATCH_BYTES}`);
     }
     this.opts = {
-      nodes: opts.nodes,
-      ...(opts.snapshots ? { snapshots: opts.snapshots } : {}),
-      domain: opts.domain,
       replication: opts.replication ?? DEFAULT_REPLICATION,
       quorum,
       maxBatchBytes,
@@ -119,14 +150,43 @@ export class Disperser {
       concurrency: opts.concurrency ?? 8,
       lingerMs: opts.lingerMs ?? 250,
       deadlineMs: opts.deadlineMs ?? 30_000,
-      maxTracked: opts.maxTracked ?? 10_000,
+      retentionMs: opts.retentionMs ?? 0,
+      postConcurrency: opts.postConcurrency ?? 2,
+      postQueue: opts.postQueue ?? 8,
+      maxPerClient: opts.maxPerClient ?? 2,
+      cacheBytes: opts.cacheBytes ?? 256 * 1024 * 1024,
+      retrieveDeadlineMs: opts.retrieveDeadlineMs ?? 120_000,
       lightNodes: opts.lightNodes ?? [],
     };
+    if (this.opts.retentionMs < 0) throw bad("retentionMs must not be negative");
+    this.domain = opts.domain;
     this.#nodes = opts.nodes;
+    this.#snapshots = opts.snapshots;
     this.#kzg = modules.kzg;
     this.#log = modules.logger;
     this.metrics = modules.metrics ?? createDisperserMetrics();
-    this.client = new NodeClient({ timeoutMs: this.opts.nodeTimeoutMs, attempts: this.opts.nodeAttempts });
+    const key = opts.key ?? generateSecretKey(randomBytes(32));
+    this.publicKey = key.toPublicKey().toBytes();
+    this.client = new NodeClient({
+      timeoutMs: this.opts.nodeTimeoutMs,
+      attempts: this.opts.nodeAttempts,
+      disperserKey: key,
+    });
+    this.store =
+      opts.store ?? (opts.dataDir === undefined ? new MemoryDisperserStore() : new LmdbDisperserStore(opts.dataDir));
+    this.posts = new WorkQueue({
+      name: "post",
+      concurrency: this.opts.postConcurrency,
+      maxQueued: this.opts.postQueue,
+      maxPerClient: this.opts.maxPerClient,
+    });
+    this.reads = new WorkQueue({
+      name: "read",
+      concurrency: 2,
+      maxQueued: 16,
+      maxPerClient: this.opts.maxPerClient,
+    });
+    this.#cache = new PayloadCache(this.opts.cacheBytes);
   }
 
   get nodes(): readonly NodeRecord[] {
@@ -139,50 +199,93 @@ export class Disperser {
     this.#nodes = nodes;
   }
 
-  /** Encodes, disperses and certifies `payload`; resolves with the certified view or rejects. */
-  async post(payload: Uint8Array): Promise<BatchView> {
+  /**
+   * Opens the store: batches a previous process left in flight are marked failed (never
+   * half-certified; the same bytes may be posted again), and retention sweeps start.
+   */
+  start(): Promise<void> {
+    this.#started ??= (async () => {
+      const stuck = await this.store.failInFlight({
+        code: "CELLAR_ERR_DISPERSER_INTERRUPTED",
+        message: "the disperser stopped while this batch was in flight; post it again",
+      });
+      if (stuck.length > 0)
+        this.#log?.warn({ batches: stuck.map((b) => b.id) }, "batches left in flight marked failed");
+      if (this.opts.retentionMs > 0) {
+        await this.prune();
+        this.#pruneTimer = setInterval(
+          () => void this.prune().catch((err) => this.#log?.error({ err }, "retention sweep failed")),
+          Math.min(3_600_000, this.opts.retentionMs),
+        );
+        this.#pruneTimer.unref();
+      }
+    })();
+    return this.#started;
+  }
+
+  /** Forgets batches older than the retention window; returns how many. */
+  async prune(now = Date.now()): Promise<number> {
+    if (this.opts.retentionMs <= 0) return 0;
+    return this.store.prune(now - this.opts.retentionMs);
+  }
+
+  /**
+   * Encodes, disperses and certifies `payload`; resolves with the certified view (durable) or
+   * rejects. `client` (the caller's address) bounds how many posts one caller has in progress.
+   */
+  async post(payload: Uint8Array, client = ""): Promise<BatchView> {
+    await this.start();
     if (payload.length > this.opts.maxBatchBytes) {
       throw new DisperserError(
         "CELLAR_ERR_DISPERSER_TOO_LARGE",
         `batch of ${payload.length} bytes exceeds the limit of ${this.opts.maxBatchBytes}`,
-        {
-          size: payload.length,
-        },
+        { size: payload.length },
       );
     }
-    const key = createHash("sha256").update(payload).digest("hex");
-    const existing = this.#byPayload.get(key);
-    if (existing) {
+    const key = toHex(createHash("sha256").update(payload).digest());
+    const known = this.store.byPayload(key);
+    if (known?.status === "certified") {
       this.metrics.batches.inc({ result: "repeat" });
-      const entry = await existing.done;
-      if (entry.error) throw entry.error;
-      return view(entry);
+      return view(known);
     }
-    const entry: Entry = { status: "encoding", size: payload.length, done: Promise.resolve(undefined as never) };
-    entry.done = this.#run(entry, payload, key);
-    this.#track(this.#byPayload, key, entry);
-    const finished = await entry.done;
-    if (finished.error) throw finished.error;
-    return view(finished);
+    const running = this.#inFlight.get(key);
+    if (running) {
+      this.metrics.batches.inc({ result: "repeat" });
+      return running;
+    }
+    const job = this.posts.run(() => this.#run(payload, key), client);
+    this.#inFlight.set(key, job);
+    try {
+      return await job;
+    } finally {
+      this.#inFlight.delete(key);
+    }
   }
 
-  async #run(entry: Entry, payload: Uint8Array, key: string): Promise<Entry> {
+  async #run(payload: Uint8Array, payloadHash: string): Promise<BatchView> {
     const stopEncode = this.metrics.encodeSeconds.startTimer();
     let batch: Awaited<ReturnType<typeof encodeBatch>>;
     try {
       batch = await encodeBatch(payload, { kzg: this.#kzg, concurrency: availableParallelism() });
-    } catch (err) {
-      // Nothing was dispersed: forget the attempt so the same bytes can be posted again.
-      this.#byPayload.delete(key);
-      throw err;
     } finally {
       stopEncode();
     }
-    entry.manifest = batch.manifest;
-    entry.status = "dispersing";
-    const rootHex = toHex(batch.manifest.root);
-    this.#track(this.#byRoot, rootHex, entry);
-    const log = this.#log?.child({ batch: batch.manifest.id });
+    const manifest = batch.manifest;
+    // [§12] Never certify data that would not decode: the frame must agree with the manifest.
+    checkFrameStart(manifest, batch.blobs[0]?.cells[0] ?? new Uint8Array());
+    const now = Date.now();
+    let record: BatchRecord = {
+      root: toHex(manifest.root),
+      id: manifest.id,
+      payloadHash,
+      size: payload.length,
+      status: "dispersing",
+      manifest: manifestToJson(manifest),
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.store.put(record);
+    const log = this.#log?.child({ batch: manifest.id });
     log?.info({ size: payload.length, blobs: batch.blobs.length }, "encoded");
     this.metrics.bytes.inc(payload.length);
     try {
@@ -191,7 +294,7 @@ export class Disperser {
         nodes,
         reference,
         replication: this.opts.replication,
-        domain: this.opts.domain,
+        domain: this.domain,
         client: this.client,
         quorum: this.opts.quorum,
         concurrency: this.opts.concurrency,
@@ -205,38 +308,50 @@ export class Disperser {
           }
         },
       });
-      entry.certificate = dispersed.certificate;
-      entry.status = "certified";
+      const certificate = certificateToJson(dispersed.certificate);
+      record = { ...record, status: "certified", certificate, updatedAt: Date.now() };
+      // Durable before it is acknowledged: a certificate the rollup was given survives a crash.
+      await this.store.put(record);
+      this.#cache.set(record.root, payload);
       this.metrics.certificates.inc();
       this.metrics.batches.inc({ result: "certified" });
-      log?.info({ signers: certificateToJson(dispersed.certificate).signers }, "certified");
-      this.#notifyLightNodes(batch.manifest.id, dispersed.certificate, log);
+      log?.info({ signers: certificate.signers }, "certified");
+      this.#notifyLightNodes(manifest.id, certificate, log);
+      return view(record);
     } catch (err) {
-      entry.status = "failed";
-      entry.error =
+      const error =
         err instanceof DisperserError ? err : new DisperserError("CELLAR_ERR_DISPERSER_NO_QUORUM", String(err));
-      // A failed post may be tried again: forget it by payload, keep its status by root.
-      this.#byPayload.delete(key);
+      record = {
+        ...record,
+        status: "failed",
+        error: { code: error.code, message: error.message },
+        updatedAt: Date.now(),
+      };
+      await this.store.put(record);
       this.metrics.batches.inc({ result: "failed" });
-      log?.warn({ err: entry.error.message }, "not certified");
+      log?.warn({ err: error.message }, "not certified");
+      throw error;
     }
-    return entry;
   }
 
   /** The reference block and node set a new batch is dispersed under. */
   async #snapshot(): Promise<{ reference: bigint; nodes: readonly NodeRecord[] }> {
-    const source = this.opts.snapshots;
+    const source = this.#snapshots;
     if (!source) return { reference: 0n, nodes: this.#nodes };
     const reference = await source.latest();
     return { reference, nodes: await source.nodesAt(reference) };
   }
 
   /** Tells the light nodes about a certified batch; a light node that fails is logged, not retried. */
-  #notifyLightNodes(id: string, certificate: Certificate, log: FastifyBaseLogger | undefined): void {
-    const body = new TextEncoder().encode(JSON.stringify({ certificate: certificateToJson(certificate) }));
+  #notifyLightNodes(id: string, certificate: BatchRecord["certificate"], log: FastifyBaseLogger | undefined): void {
+    const body = new TextEncoder().encode(JSON.stringify({ certificate }));
     for (const url of this.opts.lightNodes) {
       this.client.http
-        .send("PUT", `${url.replace(/\/+$/, "")}/v1/batches/${id}`, body, "application/json", 1)
+        .send("PUT", `${url.replace(/\/+$/, "")}/v1/batches/${id}`, {
+          body,
+          contentType: "application/json",
+          maxResponseBytes: 64 * 1024,
+        })
         .then((res) => {
           if (res.status !== 200) log?.warn({ light: url, status: res.status }, "light node refused the batch");
         })
@@ -244,33 +359,54 @@ export class Disperser {
     }
   }
 
-  #track(map: Map<string, Entry>, key: string, entry: Entry): void {
-    map.set(key, entry);
-    if (map.size > this.opts.maxTracked) map.delete(map.keys().next().value as string);
-  }
-
-  /** The status of a batch this disperser has handled. */
+  /** The status of a batch this disperser has handled (from the durable store). */
   status(root: Uint8Array): BatchView {
-    const entry = this.#byRoot.get(toHex(root));
-    if (!entry)
+    const record = this.store.get(toHex(root));
+    if (!record)
       throw new DisperserError("CELLAR_ERR_DISPERSER_NOT_FOUND", `batch ${toHex(root)} is not known to this disperser`);
-    return view(entry);
+    return view(record);
   }
 
-  /** Rebuilds a batch's bytes from the storage nodes, verifying every cell used. */
-  async data(root: Uint8Array): Promise<Uint8Array> {
-    const entry = this.#byRoot.get(toHex(root));
-    const known = entry?.manifest;
+  /** The newest batches, newest first. */
+  recent(limit = 50): BatchView[] {
+    return this.store.recent(Math.max(1, Math.min(limit, 500))).map(view);
+  }
+
+  /**
+   * A batch's bytes: from the cache of recent batches, or rebuilt from the storage nodes with
+   * every cell verified (one retrieval per batch at a time, however many readers ask).
+   */
+  async data(root: Uint8Array, client = ""): Promise<Uint8Array> {
+    const key = toHex(root);
+    const cached = this.#cache.get(key);
+    if (cached) {
+      this.metrics.retrievals.inc({ result: "cached" });
+      return cached;
+    }
+    const running = this.#reading.get(key);
+    if (running) return running;
+    const job = this.reads.run(() => this.#retrieve(root), client);
+    this.#reading.set(key, job);
+    try {
+      return await job;
+    } finally {
+      this.#reading.delete(key);
+    }
+  }
+
+  async #retrieve(root: Uint8Array): Promise<Uint8Array> {
+    const record = this.store.get(toHex(root));
+    const known = record?.manifest;
     // Custody is the batch's own snapshot's (§10), whatever joined or left since.
-    const reference = entry?.certificate?.reference;
-    const nodes =
-      reference !== undefined && this.opts.snapshots ? await this.opts.snapshots.nodesAt(reference) : this.#nodes;
+    const reference = record?.certificate ? BigInt(record.certificate.reference) : undefined;
+    const nodes = reference !== undefined && this.#snapshots ? await this.#snapshots.nodesAt(reference) : this.#nodes;
     const options: RetrieveOptions = {
       nodes,
       replication: this.opts.replication,
       client: this.client,
       kzg: this.#kzg,
-      ...(known ? { manifest: known } : {}),
+      deadlineMs: this.opts.retrieveDeadlineMs,
+      ...(known ? { manifest: parseKnown(known, root) } : {}),
       onBadNode: (node, column, reason) => {
         this.metrics.badNodes.inc({ reason });
         this.#log?.warn(
@@ -282,6 +418,7 @@ export class Disperser {
     try {
       const { payload } = await retrieveBatch(root, options);
       this.metrics.retrievals.inc({ result: "ok" });
+      this.#cache.set(toHex(root), payload);
       return payload;
     } catch (err) {
       this.metrics.retrievals.inc({ result: "failed" });
@@ -292,20 +429,26 @@ export class Disperser {
     }
   }
 
-  close(): Promise<void> {
-    return this.client.close();
+  async close(): Promise<void> {
+    if (this.#pruneTimer) clearInterval(this.#pruneTimer);
+    await this.client.close();
+    await this.store.close();
   }
 }
 
-function view(entry: Entry): BatchView {
-  const m = entry.manifest;
+function parseKnown(json: BatchRecord["manifest"], root: Uint8Array): BatchManifest {
+  return parseManifest(json, root);
+}
+
+function view(record: BatchRecord): BatchView {
   return {
-    id: m?.id ?? "",
-    root: m ? toHex(m.root) : "",
-    size: entry.size,
-    status: entry.status,
-    blobs: m ? manifestToJson(m).blobs : [],
-    ...(entry.certificate ? { certificate: certificateToJson(entry.certificate) } : {}),
-    ...(entry.error ? { error: { code: entry.error.code, message: entry.error.message } } : {}),
+    id: record.id,
+    root: record.root,
+    size: record.size,
+    status: record.status,
+    blobs: record.manifest.blobs,
+    ...(record.certificate ? { certificate: record.certificate } : {}),
+    ...(record.error ? { error: record.error } : {}),
+    createdAt: new Date(record.createdAt).toISOString(),
   };
 }

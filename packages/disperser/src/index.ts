@@ -34,7 +34,13 @@ export {
   DISPERSER_STATUS,
   DisperserError,
   type DisperserErrorCode,
-  toHttpError,
 } from "./errors.js";
 export { createDisperserMetrics, type DisperserMetrics } from "./metrics.js";
+export { PayloadCache } from "./payload-cache.js";
 export { buildDisperserApp, type DisperserAppOptions } from "./server.js";
+export {
+  type BatchRecord,
+  type DisperserStore,
+  LmdbDisperserStore,
+  MemoryDisperserStore,
+} from "./store.js";

@@ -1,12 +1,17 @@
 import { rootFromBatchId } from "@cellar/codec";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import { clientOf, createService, DEFAULT_LIMITS, type ServiceLimits } from "@cellar/service";
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { DEFAULT_DA_LAYER_BYTE, decodeAltDaCommitment, encodeAltDaCommitment } from "./alt-da.js";
 import type { Disperser } from "./disperser.js";
-import { DisperserError, toHttpError } from "./errors.js";
+import { DISPERSER_STATUS, DisperserError } from "./errors.js";
 
 export interface DisperserAppOptions {
   readonly daLayerByte?: number;
   readonly logger?: FastifyBaseLogger;
+  /** HTTP limits (timeouts, connections, rate); the body limit is the disperser's batch limit. */
+  readonly limits?: Partial<ServiceLimits>;
+  /** Posts per client address per minute (on top of the general budget). Default 60. */
+  readonly postsPerMinute?: number;
 }
 
 function parseId(id: string): Uint8Array {
@@ -29,65 +34,71 @@ function body(value: unknown): Uint8Array {
 }
 
 /**
- * The disperser's HTTP API: the native routes, the OP Stack alt-DA server routes, health and
- * metrics. Bodies are read as raw bytes whatever their content type, up to the batch limit
- * (413 as soon as the limit is passed, from the content-length or while streaming).
+ * The disperser's HTTP API on the shared service base: the native routes, the OP Stack alt-DA
+ * server routes, health, readiness and metrics. Bodies are read as raw bytes whatever their
+ * content type, up to the batch limit (413 from the content-length, or as soon as the limit is
+ * passed while streaming). Posts have a budget per client address and a bounded queue.
  */
 export function buildDisperserApp(disperser: Disperser, options: DisperserAppOptions = {}): FastifyInstance {
   const daLayerByte = options.daLayerByte ?? DEFAULT_DA_LAYER_BYTE;
-  const common = { bodyLimit: disperser.opts.maxBatchBytes, keepAliveTimeout: 65_000, requestTimeout: 0 };
-  const app: FastifyInstance = options.logger
-    ? Fastify({ ...common, loggerInstance: options.logger })
-    : Fastify({ ...common, logger: false });
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, payload, done) => done(null, payload));
+  const postLimit = { rateLimit: { max: options.postsPerMinute ?? 60, timeWindow: 60_000 } };
+  return createService(
+    {
+      area: "DISPERSER",
+      status: DISPERSER_STATUS,
+      defaults: { ...DEFAULT_LIMITS, bodyLimit: disperser.opts.maxBatchBytes },
+      ...(options.limits ? { limits: options.limits } : {}),
+      metrics: disperser.metrics.registry,
+      corsReads: true,
+      health: () => ({ nodes: disperser.nodes.length }),
+      ready: {
+        store: async () => {
+          await disperser.start();
+          return true;
+        },
+        nodeSet: () => (disperser.nodes.length > 0 ? true : "no node set"),
+      },
+      ...(options.logger ? { logger: options.logger } : {}),
+    },
+    (app) => {
+      app.removeAllContentTypeParsers();
+      app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, payload, done) => done(null, payload));
 
-  app.setErrorHandler((err, request, reply) => {
-    const { status, code, message } = toHttpError(err);
-    if (status >= 500 && status !== 503) request.log.error({ err }, "request failed");
-    void reply.status(status).send({ error: { code, message } });
-  });
-  app.setNotFoundHandler((request, reply) => {
-    void reply.status(404).send({
-      error: { code: "CELLAR_ERR_DISPERSER_NOT_FOUND", message: `no route ${request.method} ${request.url}` },
-    });
-  });
+      const config = postLimit.rateLimit.max > 0 ? { config: postLimit } : {};
+      app.post("/v1/batches", config, async (request) => disperser.post(body(request.body), clientOf(request)));
+      app.get<{ Querystring: { limit?: string } }>("/v1/batches", async (request) => ({
+        batches: disperser.recent(Number(request.query.limit ?? 50) || 50),
+      }));
+      app.get<{ Params: { id: string } }>("/v1/batches/:id", async (request) =>
+        disperser.status(parseId(request.params.id)),
+      );
+      app.get<{ Params: { id: string } }>("/v1/batches/:id/data", async (request, reply) => {
+        const bytes = await disperser.data(parseId(request.params.id), clientOf(request));
+        return reply.type("application/octet-stream").send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
+      });
 
-  app.post("/v1/batches", async (request) => disperser.post(body(request.body)));
-  app.get<{ Params: { id: string } }>("/v1/batches/:id", async (request) =>
-    disperser.status(parseId(request.params.id)),
+      // OP Stack alt-DA server (generic commitments): op-alt-da's DAClient posts to /put/ and reads
+      // the raw commitment bytes back; it fetches /get/0x<commitment> and reads the raw batch.
+      const put = async (request: FastifyRequest, reply: FastifyReply) => {
+        const bytes = body(request.body);
+        if (bytes.length === 0) throw new DisperserError("CELLAR_ERR_DISPERSER_BAD_REQUEST", "empty input");
+        const posted = await disperser.post(bytes, clientOf(request));
+        const commitment = encodeAltDaCommitment(parseId(posted.root), daLayerByte);
+        return reply.type("application/octet-stream").send(Buffer.from(commitment));
+      };
+      app.post("/put", config, put);
+      app.post("/put/", config, put);
+      app.post("/put/:commitment", async () => {
+        throw new DisperserError(
+          "CELLAR_ERR_DISPERSER_BAD_REQUEST",
+          "precomputed (keccak256) commitments are not supported: run op-node with --altda.da-service for generic commitments",
+        );
+      });
+      app.get<{ Params: { commitment: string } }>("/get/:commitment", async (request, reply) => {
+        const root = decodeAltDaCommitment(request.params.commitment, daLayerByte);
+        const bytes = await disperser.data(root, clientOf(request));
+        return reply.type("application/octet-stream").send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
+      });
+    },
   );
-  app.get<{ Params: { id: string } }>("/v1/batches/:id/data", async (request, reply) => {
-    const bytes = await disperser.data(parseId(request.params.id));
-    return reply.type("application/octet-stream").send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
-  });
-
-  // OP Stack alt-DA server (generic commitments): op-alt-da's DAClient posts to /put/ and reads
-  // the raw commitment bytes back; it fetches /get/0x<commitment> and reads the raw batch.
-  const put = async (request: { body: unknown }, reply: import("fastify").FastifyReply) => {
-    const bytes = body(request.body);
-    if (bytes.length === 0) throw new DisperserError("CELLAR_ERR_DISPERSER_BAD_REQUEST", "empty input");
-    const posted = await disperser.post(bytes);
-    const commitment = encodeAltDaCommitment(parseId(posted.root), daLayerByte);
-    return reply.type("application/octet-stream").send(Buffer.from(commitment));
-  };
-  app.post("/put", put);
-  app.post("/put/", put);
-  app.post("/put/:commitment", async () => {
-    throw new DisperserError(
-      "CELLAR_ERR_DISPERSER_BAD_REQUEST",
-      "precomputed (keccak256) commitments are not supported: run op-node with --altda.da-service for generic commitments",
-    );
-  });
-  app.get<{ Params: { commitment: string } }>("/get/:commitment", async (request, reply) => {
-    const root = decodeAltDaCommitment(request.params.commitment, daLayerByte);
-    const bytes = await disperser.data(root);
-    return reply.type("application/octet-stream").send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
-  });
-
-  app.get("/healthz", async () => ({ status: "ok", nodes: disperser.nodes.length }));
-  app.get("/metrics", async (_request, reply) =>
-    reply.type(disperser.metrics.registry.contentType).send(await disperser.metrics.registry.metrics()),
-  );
-  return app;
 }

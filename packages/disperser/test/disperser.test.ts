@@ -18,7 +18,7 @@ import { toHex } from "@cellar/utils";
 import Fastify from "fastify";
 import t from "tap";
 import { request } from "undici";
-import { startCluster, TEST_DOMAIN } from "../../../test/helpers/cluster.js";
+import { startCluster, TEST_DISPERSER_KEY, TEST_DOMAIN } from "../../../test/helpers/cluster.js";
 
 const kzg = sharedKzg();
 const cluster = await startCluster(8, kzg);
@@ -36,7 +36,11 @@ async function serve(disperser: Disperser, daLayerByte?: number) {
   };
 }
 
-const disperser = new Disperser({ nodes: cluster.set, domain: TEST_DOMAIN, maxBatchBytes: 4 * 1024 * 1024 }, { kzg });
+// No payload cache: every read below rebuilds from the nodes, which is what these tests check.
+const disperser = new Disperser(
+  { key: TEST_DISPERSER_KEY, nodes: cluster.set, domain: TEST_DOMAIN, maxBatchBytes: 4 * 1024 * 1024, cacheBytes: 0 },
+  { kzg },
+);
 const server = await serve(disperser);
 t.teardown(() => server.close());
 const client = new DisperserClient(server.url);
@@ -105,7 +109,7 @@ t.test("a node returning a forged attestation is left out of the aggregate", asy
   t.teardown(() => {
     for (const node of cluster.nodes) node.setNodes(cluster.set);
   });
-  const d = new Disperser({ nodes: set, domain: TEST_DOMAIN }, { kzg });
+  const d = new Disperser({ key: TEST_DISPERSER_KEY, nodes: set, domain: TEST_DOMAIN }, { kzg });
   const res = await d.post(new Uint8Array(randomBytes(50_000)));
   await d.close();
   t.equal(res.status, "certified");
@@ -145,7 +149,7 @@ t.test("a node serving corrupted cells is skipped; the bytes come back exact", a
 t.test("a third of the nodes down: the bytes still come back", async (t) => {
   const extra = await startCluster(6, kzg);
   t.teardown(() => extra.stop());
-  const d = new Disperser({ nodes: extra.set, domain: TEST_DOMAIN, nodeAttempts: 1 }, { kzg });
+  const d = new Disperser({ key: TEST_DISPERSER_KEY, nodes: extra.set, domain: TEST_DOMAIN, nodeAttempts: 1 }, { kzg });
   const s = await serve(d);
   t.teardown(() => s.close());
   const c = new DisperserClient(s.url);
@@ -162,7 +166,10 @@ t.test("below quorum: 503 with a reason, nothing certified", async (t) => {
   t.teardown(() => small.stop());
   await small.nodes[0]?.stop();
   await small.nodes[1]?.stop();
-  const d = new Disperser({ nodes: small.set, domain: TEST_DOMAIN, nodeAttempts: 1, nodeTimeoutMs: 2000 }, { kzg });
+  const d = new Disperser(
+    { key: TEST_DISPERSER_KEY, nodes: small.set, domain: TEST_DOMAIN, nodeAttempts: 1, nodeTimeoutMs: 2000 },
+    { kzg },
+  );
   const s = await serve(d);
   t.teardown(() => s.close());
   const bytes = new Uint8Array(randomBytes(10_000));
@@ -261,7 +268,10 @@ t.test("OP Stack alt-DA: the routes behave as op-alt-da's DAClient expects", asy
   t.equal(keccak.statusCode, 400, "precomputed keccak commitments are refused with a reason");
   await keccak.body.dump();
   // A configurable DA-layer byte.
-  const other = await serve(new Disperser({ nodes: cluster.set, domain: TEST_DOMAIN }, { kzg }), 0x42);
+  const other = await serve(
+    new Disperser({ key: TEST_DISPERSER_KEY, nodes: cluster.set, domain: TEST_DOMAIN }, { kzg }),
+    0x42,
+  );
   t.teardown(() => other.close());
   const put42 = await request(`${other.url}/put/`, {
     method: "POST",

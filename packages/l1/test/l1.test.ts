@@ -27,7 +27,7 @@ import {
 import { fromHex, toHex } from "@cellar/utils";
 import { keccak_256 } from "@noble/hashes/sha3";
 import t, { type Test } from "tap";
-import { startCluster } from "../../../test/helpers/cluster.js";
+import { startCluster, TEST_DISPERSER_KEY } from "../../../test/helpers/cluster.js";
 import {
   type Anvil,
   bitmapToUint,
@@ -132,7 +132,7 @@ for (const node of cluster.nodes) {
 }
 const set = await readNodeSet({ rpcUrl: anvil.rpcUrl, registry });
 for (const node of cluster.nodes) node.setNodes(set);
-const disperser = new Disperser({ nodes: set, domain, snapshots }, { kzg });
+const disperser = new Disperser({ key: TEST_DISPERSER_KEY, nodes: set, domain, snapshots }, { kzg });
 t.teardown(() => disperser.close());
 
 const payload = new Uint8Array(randomBytes(200_000));

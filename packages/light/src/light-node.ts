@@ -9,8 +9,9 @@ import {
   parseCertificate,
   type SnapshotSource,
 } from "@cellar/protocol";
-import { bytesEqual, CellarError, toHex } from "@cellar/utils";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import { createService, DEFAULT_LIMITS, type ServiceLimits, WorkQueue } from "@cellar/service";
+import { bytesEqual, toHex } from "@cellar/utils";
+import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import { DEFAULT_TARGET, samplesFor } from "./confidence.js";
 import { LIGHT_STATUS, LightError } from "./errors.js";
@@ -34,6 +35,14 @@ export interface LightNodeOptions {
   readonly nodeTimeoutMs?: number;
   /** Require a valid certificate to register a batch. Default true. */
   readonly requireCertificate?: boolean;
+  /** Total time of one sampling round. Default 60 s. */
+  readonly roundDeadlineMs?: number;
+  /** Batches tracked at once; a registration beyond it is refused (429). Default 10,000. */
+  readonly maxTracked?: number;
+  /** Sampling rounds running at once. Default 2. */
+  readonly roundConcurrency?: number;
+  /** HTTP limits (timeouts, connections, body, rate); defaults in `DEFAULT_LIMITS`. */
+  readonly limits?: Partial<ServiceLimits>;
 }
 
 export interface LightNodeModules {
@@ -51,6 +60,8 @@ interface Tracked {
   status: Status;
   rounds: number;
   last?: SampleResult & { checkedAt: string };
+  /** When the round in progress started (ms since the epoch), if one is. */
+  roundStartedAt?: number;
 }
 
 /**
@@ -71,6 +82,7 @@ export class LightNode {
   readonly #rounds: Counter<"verdict">;
   readonly #strikes: Counter<"reason">;
   readonly #seconds: Histogram;
+  readonly #queue: WorkQueue;
 
   constructor(opts: LightNodeOptions, modules: LightNodeModules) {
     samplesFor(opts.target ?? DEFAULT_TARGET);
@@ -108,26 +120,28 @@ export class LightNode {
         tracked.set(batches.size);
       },
     });
-    const common = { keepAliveTimeout: 65_000 };
-    this.app = modules.logger
-      ? Fastify({ ...common, loggerInstance: modules.logger })
-      : Fastify({ ...common, logger: false });
-    this.#routes();
+    this.#queue = new WorkQueue({
+      name: "sample",
+      concurrency: opts.roundConcurrency ?? 2,
+      maxQueued: opts.maxTracked ?? 10_000,
+    });
+    this.app = createService(
+      {
+        area: "LIGHT",
+        status: LIGHT_STATUS,
+        defaults: { ...DEFAULT_LIMITS, bodyLimit: 64 * 1024 },
+        ...(opts.limits ? { limits: opts.limits } : {}),
+        metrics: this.registry,
+        corsReads: true,
+        health: () => ({ batches: this.#batches.size }),
+        ready: { nodeSet: () => (this.#nodes.length > 0 ? true : "no node set") },
+        ...(modules.logger ? { logger: modules.logger } : {}),
+      },
+      (app) => this.#routes(app),
+    );
   }
 
-  #routes(): void {
-    const app = this.app;
-    app.setErrorHandler((err: Error & { statusCode?: number }, request, reply) => {
-      const code = err instanceof CellarError ? err.code : "CELLAR_ERR_LIGHT_BAD_REQUEST";
-      const status = err instanceof CellarError ? (LIGHT_STATUS[err.code] ?? 500) : (err.statusCode ?? 500);
-      if (status >= 500) request.log.error({ err }, "request failed");
-      void reply.status(status).send({ error: { code, message: status >= 500 ? "internal error" : err.message } });
-    });
-    app.setNotFoundHandler((request, reply) => {
-      void reply
-        .status(404)
-        .send({ error: { code: "CELLAR_ERR_LIGHT_NOT_FOUND", message: `no route ${request.method} ${request.url}` } });
-    });
+  #routes(app: FastifyInstance): void {
     app.put<{ Params: { id: string }; Body: { certificate?: unknown } | undefined }>(
       "/v1/batches/:id",
       async (request) => {
@@ -155,10 +169,6 @@ export class LightNode {
       if (!tracked) throw new LightError("CELLAR_ERR_LIGHT_NOT_FOUND", "this light node does not track that batch");
       return this.#view(tracked);
     });
-    app.get("/healthz", async () => ({ status: "ok", batches: this.#batches.size }));
-    app.get("/metrics", async (_req, reply) =>
-      reply.type(this.registry.contentType).send(await this.registry.metrics()),
-    );
   }
 
   #root(id: string): Uint8Array {
@@ -174,9 +184,23 @@ export class LightNode {
     }
   }
 
+  /**
+   * A verdict as served: when it was computed, and `stale` once it is older than two intervals or
+   * a round has been running longer than its deadline allows (the verdict is then not current).
+   */
   #view(t: Tracked) {
     const last = t.last;
+    const now = Date.now();
+    const interval = this.#opts.intervalMs ?? 60_000;
+    const checked = last ? Date.parse(last.checkedAt) : undefined;
+    const stuck = t.roundStartedAt !== undefined && now - t.roundStartedAt > (this.#opts.roundDeadlineMs ?? 60_000);
+    const old =
+      checked !== undefined &&
+      now - checked > 2 * interval &&
+      now < t.registeredAt + (this.#opts.windowMs ?? 3_600_000);
     return {
+      stale: stuck || old,
+      roundInProgress: t.roundStartedAt !== undefined,
       root: toHex(t.root),
       status: t.status,
       rounds: t.rounds,
@@ -222,6 +246,14 @@ export class LightNode {
     const key = toHex(root);
     const existing = this.#batches.get(key);
     if (existing) return existing;
+    this.#forgetExpired();
+    if (this.#batches.size >= (this.#opts.maxTracked ?? 10_000)) {
+      throw new LightError(
+        "CELLAR_ERR_LIGHT_TOO_MANY",
+        `this light node tracks ${this.#batches.size} batches already, the most it keeps`,
+        { retryAfterSeconds: 60 },
+      );
+    }
     const tracked: Tracked = {
       root,
       registeredAt: Date.now(),
@@ -235,12 +267,25 @@ export class LightNode {
     return tracked;
   }
 
-  /** One round now, for tests and for `track`'s loop. */
-  async round(tracked: Tracked): Promise<SampleResult> {
+  /** Batches whose sampling window ended long ago (a window past it) are forgotten. */
+  #forgetExpired(now = Date.now()): void {
+    const window = this.#opts.windowMs ?? 3_600_000;
+    for (const [key, t] of this.#batches) if (now > t.registeredAt + 2 * window) this.#batches.delete(key);
+  }
+
+  /** One round now, for tests and for `track`'s loop (at most `roundConcurrency` at once). */
+  round(tracked: Tracked): Promise<SampleResult> {
+    return this.#queue.run(() => this.#round(tracked));
+  }
+
+  async #round(tracked: Tracked): Promise<SampleResult> {
     const stop = this.#seconds.startTimer();
     let result: SampleResult;
+    tracked.roundStartedAt = Date.now();
     try {
       result = await sampleBatch(tracked.root, {
+        deadlineMs: this.#opts.roundDeadlineMs ?? 60_000,
+        signal: this.#loops.signal,
         nodes: await this.#nodesAt(tracked.reference),
         replication: this.#opts.replication ?? DEFAULT_REPLICATION,
         client: this.#client,
@@ -263,6 +308,7 @@ export class LightNode {
       this.app.log.warn({ err, batch: toHex(tracked.root) }, "sampling round failed");
     }
     stop();
+    delete tracked.roundStartedAt;
     tracked.rounds++;
     tracked.last = { ...result, checkedAt: new Date().toISOString() };
     tracked.status = result.available ? "available" : "unavailable";

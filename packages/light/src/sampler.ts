@@ -27,6 +27,9 @@ export interface SampleOptions {
   /** Random source for column choice; default the CSPRNG. For tests of the statistics only. */
   readonly random?: (bound: number) => number;
   readonly onProgress?: (done: number, total: number) => void;
+  /** Total time for the round; past it, CELLAR_ERR_LIGHT_DEADLINE. Default 60 s. */
+  readonly deadlineMs?: number;
+  readonly signal?: AbortSignal;
 }
 
 /** The verdict of one sampling round. */
@@ -92,13 +95,32 @@ export function trustCertificate(
  * fails is recorded and never believed.
  */
 export async function sampleBatch(root: Uint8Array, options: SampleOptions): Promise<SampleResult> {
+  const deadlineMs = options.deadlineMs ?? 60_000;
+  const deadline = AbortSignal.timeout(deadlineMs);
+  const signal = options.signal ? AbortSignal.any([deadline, options.signal]) : deadline;
+  try {
+    const result = await sampleWithin(root, options, signal);
+    if (deadline.aborted) throw new Error("deadline");
+    return result;
+  } catch (err) {
+    if (!deadline.aborted) throw err;
+    throw new LightError(
+      "CELLAR_ERR_LIGHT_DEADLINE",
+      `sampling batch ${toHex(root)} took longer than ${deadlineMs} ms`,
+      { deadlineMs },
+      { cause: err },
+    );
+  }
+}
+
+async function sampleWithin(root: Uint8Array, options: SampleOptions, signal: AbortSignal): Promise<SampleResult> {
   const target = options.target ?? DEFAULT_TARGET;
   const samples = samplesFor(target);
   const { nodes, client } = options;
   let manifest = options.manifest;
   if (manifest === undefined) {
     try {
-      manifest = await fetchManifest(root, nodes, client);
+      manifest = await fetchManifest(root, nodes, client, signal);
     } catch (err) {
       throw new LightError(
         "CELLAR_ERR_LIGHT_NO_MANIFEST",
@@ -131,9 +153,9 @@ export async function sampleBatch(root: Uint8Array, options: SampleOptions): Pro
   const fetchOne = async (
     c: number,
   ): Promise<{ column: number; node: NodeRecord; data: Column } | { column: number; failed: true }> => {
-    for (let node = pick(c); node !== undefined; node = pick(c)) {
+    for (let node = pick(c); node !== undefined && !signal.aborted; node = pick(c)) {
       try {
-        return { column: c, node, data: await client.column(node, manifest as BatchManifest, c) };
+        return { column: c, node, data: await client.column(node, manifest as BatchManifest, c, signal) };
       } catch (err) {
         strikes.push({ node: node.index, column: c, reason: (err as { code?: string }).code ?? "error" });
       }

@@ -20,7 +20,7 @@ import { buildNodeSet, generateSecretKey, parseCertificate } from "@cellar/proto
 import Fastify from "fastify";
 import t from "tap";
 import { request } from "undici";
-import { startCluster, TEST_DOMAIN } from "../../../test/helpers/cluster.js";
+import { startCluster, TEST_DISPERSER_KEY, TEST_DOMAIN } from "../../../test/helpers/cluster.js";
 
 const kzg = sharedKzg();
 const cluster = await startCluster(8, kzg);
@@ -29,7 +29,7 @@ const client = new NodeClient({ timeoutMs: 2000, attempts: 1 });
 t.teardown(() => client.close());
 
 async function certified(bytes: Uint8Array) {
-  const d = new Disperser({ nodes: cluster.set, domain: TEST_DOMAIN }, { kzg });
+  const d = new Disperser({ key: TEST_DISPERSER_KEY, nodes: cluster.set, domain: TEST_DOMAIN }, { kzg });
   const posted = await d.post(bytes);
   await d.close();
   return posted;

@@ -17,8 +17,10 @@
  *
  * @packageDocumentation
  */
+
+export { DispersalGuard, type DispersalGuardOptions } from "./dispersal-guard.js";
 export { NODE_ERROR_CODES, NodeError, type NodeErrorCode } from "./errors.js";
-export { STATUS_BY_CODE, toHttpError } from "./http-errors.js";
+export { NODE_STATUS } from "./http-errors.js";
 export {
   createKeyFile,
   identityFromSecretKey,
@@ -30,5 +32,5 @@ export {
 export { createNodeMetrics, type NodeMetrics } from "./metrics.js";
 export { StorageNode, type StorageNodeModules, type StorageNodeOptions } from "./node.js";
 export { type ScrubOptions, type ScrubResult, scrubOnce } from "./scrub.js";
-export { bodyLimit, buildNodeApp, NODE_VERSION, type NodeContext } from "./server.js";
+export { bodyLimit, buildNodeApp, NODE_LIMITS, NODE_VERSION, type NodeContext } from "./server.js";
 export { type BatchRecord, type CellRead, CellStore } from "./store.js";

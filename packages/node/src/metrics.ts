@@ -4,7 +4,6 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom
 export interface NodeMetrics {
   readonly registry: Registry;
   readonly dispersals: Counter<"result">;
-  readonly rejects: Counter<"reason">;
   readonly cellsServed: Counter;
   readonly verifySeconds: Histogram;
   readonly scrubChecked: Counter;
@@ -37,12 +36,6 @@ export function createNodeMetrics(collectStore: () => { bytes: number; batches: 
       name: "cellar_node_dispersals_total",
       help: "Dispersals answered, by result (stored, repeat)",
       labelNames: ["result"],
-      registers: [registry],
-    }),
-    rejects: new Counter({
-      name: "cellar_node_rejects_total",
-      help: "Requests refused, by error code",
-      labelNames: ["reason"],
       registers: [registry],
     }),
     cellsServed: new Counter({

@@ -12,8 +12,10 @@ import {
   type NodeRecord,
   type SnapshotSource,
 } from "@cellar/protocol";
+import { type ServiceLimits, WorkQueue } from "@cellar/service";
 import { bytesEqual } from "@cellar/utils";
 import type { FastifyBaseLogger, FastifyInstance } from "fastify";
+import { DispersalGuard } from "./dispersal-guard.js";
 import { NodeError } from "./errors.js";
 import { loadIdentity, type NodeIdentity } from "./identity.js";
 import { createNodeMetrics, type NodeMetrics } from "./metrics.js";
@@ -51,6 +53,18 @@ export interface StorageNodeOptions {
   readonly scrubIntervalMs?: number;
   /** Pause between retention sweeps. */
   readonly pruneIntervalMs?: number;
+  /**
+   * BLS public keys of the dispersers whose dispersals this node accepts (a flag, or the L1
+   * registry's dispersers through `setDispersers`). None: every dispersal is refused.
+   */
+  readonly dispersers?: readonly Uint8Array[];
+  /** Bytes one disperser may keep on this node at once. Default 16 GiB. */
+  readonly disperserQuotaBytes?: number;
+  /** Dispersals verified at once, and how many more may wait. Default 2 and 8. */
+  readonly verifyConcurrency?: number;
+  readonly verifyQueue?: number;
+  /** HTTP limits (timeouts, connections, body, rate); defaults in `NODE_LIMITS`. */
+  readonly limits?: Partial<ServiceLimits>;
 }
 
 export interface StorageNodeModules {
@@ -71,7 +85,15 @@ function checkOptions(opts: StorageNodeOptions): void {
   if (!Number.isInteger(replication) || replication < 1) throw bad("replication must be a positive integer");
   if ((opts.scrubCellsPerSecond ?? 1) <= 0) throw bad("scrubCellsPerSecond must be positive");
   if ((opts.retentionMs ?? 0) < 0) throw bad("retentionMs must not be negative");
+  const quota = opts.disperserQuotaBytes ?? DEFAULT_QUOTA_BYTES;
+  if (!Number.isSafeInteger(quota) || quota < 1) throw bad("disperserQuotaBytes must be a positive integer");
+  for (const key of opts.dispersers ?? []) {
+    if (!(key instanceof Uint8Array) || key.length !== 48) throw bad("a disperser key is 48 bytes");
+  }
 }
+
+/** Default bytes one disperser may keep on a node. */
+export const DEFAULT_QUOTA_BYTES = 16 * 1024 ** 3;
 
 /**
  * A storage node: identity, LMDB store, HTTP API, background scrub and retention. `start()` opens
@@ -90,12 +112,21 @@ export class StorageNode {
   #loops: AbortController | undefined;
   #tasks: Promise<void>[] = [];
   #url = "";
+  #guard: DispersalGuard | undefined;
+  #dispersers: readonly Uint8Array[];
   lastScrub: ScrubResult | undefined;
 
   constructor(opts: StorageNodeOptions, modules: StorageNodeModules) {
     checkOptions(opts);
     this.#opts = opts;
     this.#modules = modules;
+    this.#dispersers = opts.dispersers ?? [];
+  }
+
+  /** Replaces the authorised disperser keys (from a flag or the L1 registry). */
+  setDispersers(keys: readonly Uint8Array[]): void {
+    this.#dispersers = keys;
+    this.#guard?.setDispersers(keys);
   }
 
   get identity(): NodeIdentity {
@@ -174,6 +205,7 @@ export class StorageNode {
       return { bytes: store.storedBytes(), batches };
     });
     this.setNodes(this.#opts.nodes ?? buildNodeSet([{ publicKey: this.#identity.publicKey, url: "http://127.0.0.1" }]));
+    this.#guard = new DispersalGuard({ domain: this.#opts.domain, nodeId: this.#identity.nodeId }, this.#dispersers);
     this.#app = buildNodeApp(
       {
         identity: this.#identity,
@@ -183,9 +215,19 @@ export class StorageNode {
         domain: this.#opts.domain,
         maxBlobs: this.#opts.maxBlobs ?? 256,
         replication: this.#opts.replication ?? DEFAULT_REPLICATION,
+        guard: this.#guard,
+        verifyQueue: new WorkQueue({
+          name: "verify",
+          concurrency: this.#opts.verifyConcurrency ?? 2,
+          maxQueued: this.#opts.verifyQueue ?? 8,
+          maxPerClient: 0,
+        }),
+        quotaBytes: this.#opts.disperserQuotaBytes ?? DEFAULT_QUOTA_BYTES,
+        ...(this.#opts.limits ? { limits: this.#opts.limits } : {}),
         custody: () => this.#custody,
         custodyAt: (reference) => this.custodyAt(reference),
         nodeCount: () => this.#nodes.length,
+        ready: () => (this.#nodes.length > 0 ? true : "no node set"),
       },
       this.#modules.logger,
     );

@@ -1,6 +1,8 @@
+import { Transform } from "node:stream";
 import {
   type BatchManifest,
   type Column,
+  checkFrameStart,
   manifestToJson,
   parseManifest,
   rootFromBatchId,
@@ -10,15 +12,24 @@ import {
 import type { Kzg } from "@cellar/kzg";
 import { BYTES_PER_CELL, BYTES_PER_COLUMN_ENTRY, CELLS_PER_EXT_BLOB, MAX_BLOBS_PER_BATCH } from "@cellar/params";
 import { type AttestationDomain, decodeDispersal, signAttestation } from "@cellar/protocol";
+import { createService, DEFAULT_LIMITS, type ServiceLimits, type WorkQueue } from "@cellar/service";
 import { toHex } from "@cellar/utils";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply } from "fastify";
+import type { DispersalGuard } from "./dispersal-guard.js";
 import { NodeError } from "./errors.js";
-import { toHttpError } from "./http-errors.js";
+import { NODE_STATUS } from "./http-errors.js";
 import type { NodeIdentity } from "./identity.js";
 import type { NodeMetrics } from "./metrics.js";
 import type { CellStore } from "./store.js";
 
-export const NODE_VERSION = "0.1.0";
+export const NODE_VERSION = "0.2.0";
+
+/** A node's own defaults for the HTTP limits (flags override them; docs/OPERATING.md). */
+export const NODE_LIMITS: ServiceLimits = {
+  ...DEFAULT_LIMITS,
+  // Light clients and retrievals read many columns: a generous budget per address.
+  rateLimit: { max: 6000, windowMs: 60_000 },
+};
 
 /** What the HTTP layer needs from the running node. */
 export interface NodeContext {
@@ -29,6 +40,12 @@ export interface NodeContext {
   readonly domain: AttestationDomain;
   readonly maxBlobs: number;
   readonly replication: number;
+  readonly guard: DispersalGuard;
+  /** Verification of dispersals: bounded, so a flood waits or is refused instead of piling up. */
+  readonly verifyQueue: WorkQueue;
+  /** Bytes one disperser may keep on this node within the retention window. */
+  readonly quotaBytes: number;
+  readonly limits?: Partial<ServiceLimits>;
   /** The columns this node keeps under the current node set. */
   custody(): ReadonlySet<number>;
   /**
@@ -37,11 +54,23 @@ export interface NodeContext {
    */
   custodyAt(reference: bigint): Promise<ReadonlySet<number>>;
   nodeCount(): number;
+  /** Readiness beyond the store and KZG: the node set (and L1, when followed). */
+  ready(): true | string;
+}
+
+/** Bytes of a dispersal body of `columns` columns of `blobs` blobs, besides the manifest. */
+function columnBytes(columns: number, blobs: number): number {
+  return 5 + 4 + 1 + columns + columns * blobs * BYTES_PER_COLUMN_ENTRY;
 }
 
 /** Largest dispersal body a node with `maxBlobs` accepts: every column of the biggest batch. */
 export function bodyLimit(maxBlobs: number): number {
-  return (1 << 20) /* manifest and framing */ + maxBlobs * CELLS_PER_EXT_BLOB * BYTES_PER_COLUMN_ENTRY;
+  return (1 << 20) /* manifest */ + columnBytes(CELLS_PER_EXT_BLOB, maxBlobs);
+}
+
+/** Largest body for this node's own custody: its columns of the biggest batch. */
+function custodyBodyLimit(ctx: NodeContext, custody: ReadonlySet<number> = ctx.custody()): number {
+  return (1 << 20) + columnBytes(custody.size, ctx.maxBlobs);
 }
 
 function parseRoot(value: string): Uint8Array {
@@ -69,74 +98,180 @@ function notFound(message: string): NodeError {
   return new NodeError("CELLAR_ERR_NODE_NOT_FOUND", message);
 }
 
+function tooLarge(length: number, limit: number): NodeError {
+  return new NodeError("CELLAR_ERR_NODE_TOO_LARGE", `a dispersal to this node is at most ${limit} bytes`, {
+    length,
+    limit,
+  });
+}
+
+/** The attestation answer for a stored batch, under the registry snapshot of `reference` (§11). */
+function attestation(ctx: NodeContext, root: Uint8Array, columns: readonly number[], reference: bigint) {
+  return {
+    root: toHex(root),
+    reference: reference.toString(),
+    nodeId: toHex(ctx.identity.nodeId),
+    publicKey: toHex(ctx.identity.publicKey),
+    signature: toHex(signAttestation(ctx.identity.secretKey, ctx.domain, root, reference)),
+    columns,
+  };
+}
+
+/** Whether the store already holds every custody column of `root` (a repeated dispersal). */
+function storedWhole(ctx: NodeContext, root: Uint8Array, custody: ReadonlySet<number>): readonly number[] | undefined {
+  const record = ctx.store.getBatch(root);
+  if (record === undefined) return undefined;
+  const held = new Set(record.columns);
+  return [...custody].every((c) => held.has(c)) ? [...custody].sort((a, b) => a - b) : undefined;
+}
+
+/** `?reference=N`: the registry snapshot (an L1 block) the node is asked to attest under; 0 when absent. */
+function parseReference(query: unknown): bigint {
+  const value = (query as { reference?: unknown } | undefined)?.reference;
+  if (value === undefined) return 0n;
+  if (typeof value !== "string" || !/^\d{1,19}$/.test(value) || BigInt(value) >= 1n << 64n)
+    throw new NodeError("CELLAR_ERR_NODE_BAD_PATH", "reference must be a block number (a uint64)", {});
+  return BigInt(value);
+}
+
+/** What `onRequest` works out for the handler: the caller, the reference and its custody. */
+interface DispersalContext {
+  disperser: string;
+  reference: bigint;
+  custody: ReadonlySet<number>;
+}
+
 /**
- * The storage node's HTTP API (Fastify): dispersal, cell and column serving, manifest, info,
- * health and metrics. Every error leaves as `{error: {code, message}}` from one handler.
+ * The storage node's HTTP API on the shared service base: dispersal (authenticated, bounded),
+ * cell and column serving, manifest, info, health, readiness and metrics. Every error leaves as
+ * `{error: {code, message}}` from the base's one handler.
  */
 export function buildNodeApp(ctx: NodeContext, logger?: FastifyBaseLogger): FastifyInstance {
-  const common = { bodyLimit: bodyLimit(ctx.maxBlobs), keepAliveTimeout: 65_000 };
-  const app: FastifyInstance = logger
-    ? Fastify({ ...common, loggerInstance: logger })
-    : Fastify({ ...common, logger: false });
+  return createService(
+    {
+      area: "NODE",
+      status: NODE_STATUS,
+      codes: { badRequest: "CELLAR_ERR_NODE_BAD_BODY" },
+      defaults: { ...NODE_LIMITS, bodyLimit: bodyLimit(ctx.maxBlobs) },
+      ...(ctx.limits ? { limits: ctx.limits } : {}),
+      metrics: ctx.metrics.registry,
+      corsReads: true,
+      ready: { store: () => ctx.store.isOpen() || "store closed", nodeSet: () => ctx.ready() },
+      ...(logger ? { logger } : {}),
+    },
+    (app) => routes(app, ctx),
+  );
+}
+
+function routes(app: FastifyInstance, ctx: NodeContext): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("application/octet-stream", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
 
-  app.setErrorHandler((err, request, reply) => {
-    const { status, code, message } = toHttpError(err);
-    ctx.metrics.rejects.inc({ reason: code });
-    if (status >= 500) request.log.error({ err }, "request failed");
-    else request.log.info({ code, status }, message);
-    void reply.status(status).send({ error: { code, message } });
-  });
-  app.setNotFoundHandler((request, reply) => {
-    void reply
-      .status(404)
-      .send({ error: { code: "CELLAR_ERR_NODE_NOT_FOUND", message: `no route ${request.method} ${request.url}` } });
-  });
-
-  app.put<{ Params: { root: string } }>("/v1/batches/:root/columns", async (request) => {
-    const root = parseRoot(request.params.root);
-    if (!(request.body instanceof Buffer)) {
-      throw new NodeError("CELLAR_ERR_NODE_BAD_BODY", "the body must be application/octet-stream");
-    }
-    const body = decodeDispersal(request.body);
-    const manifest = parseManifest(body.manifest, root);
-    if (manifest.blobs.length > ctx.maxBlobs) {
-      throw new NodeError(
-        "CELLAR_ERR_NODE_TOO_LARGE",
-        `batch of ${manifest.blobs.length} blobs exceeds this node's limit of ${ctx.maxBlobs}`,
-        {
-          blobs: manifest.blobs.length,
-        },
+  app.put<{ Params: { root: string } }>(
+    "/v1/batches/:root/columns",
+    {
+      // Everything a stranger can be refused for is decided from the headers, before the body.
+      onRequest: async (request, reply: FastifyReply) => {
+        const root = parseRoot(request.params.root);
+        const auth = ctx.guard.check(request.headers, root);
+        const disperser = toHex(auth.disperser);
+        // [§13] The reference must be recent and name a snapshot this node is in: custody is that snapshot's.
+        const reference = parseReference(request.query);
+        const custody = await ctx.custodyAt(reference);
+        (request as unknown as { dispersal: DispersalContext }).dispersal = { disperser, reference, custody };
+        // [§13.2] A repeat of a stored root answers from the store: no reading, verifying or writing.
+        const held = storedWhole(ctx, root, custody);
+        if (held !== undefined) {
+          ctx.metrics.dispersals.inc({ result: "repeat" });
+          return reply.send(attestation(ctx, root, held, reference));
+        }
+        const limit = custodyBodyLimit(ctx, custody);
+        const length = Number(request.headers["content-length"] ?? Number.NaN);
+        if (length > limit) throw tooLarge(length, limit);
+        const used = ctx.store.usageOf(disperser);
+        if (used + (Number.isFinite(length) ? length : 0) > ctx.quotaBytes) {
+          throw new NodeError(
+            "CELLAR_ERR_NODE_QUOTA_EXCEEDED",
+            `disperser ${disperser} keeps ${used} bytes here, its quota is ${ctx.quotaBytes}`,
+            { used, quota: ctx.quotaBytes, retryAfterSeconds: 60 },
+          );
+        }
+        const q = ctx.verifyQueue;
+        if (q.running >= q.opts.concurrency && q.queued >= q.opts.maxQueued) {
+          throw new NodeError("CELLAR_ERR_NODE_BUSY", "every verification slot is taken, try again shortly", {
+            retryAfterSeconds: 1,
+          });
+        }
+      },
+      // A body without a content-length is counted as it streams, against the same limit.
+      preParsing: async (request, _reply, payload) => {
+        if (request.headers["content-length"] !== undefined) return payload;
+        const limit = custodyBodyLimit(ctx, (request as unknown as { dispersal: DispersalContext }).dispersal.custody);
+        let seen = 0;
+        return payload.pipe(
+          new Transform({
+            transform(chunk: Buffer, _encoding, done) {
+              seen += chunk.length;
+              done(seen > limit ? tooLarge(seen, limit) : null, chunk);
+            },
+          }),
+        );
+      },
+    },
+    async (request) => {
+      const root = parseRoot(request.params.root);
+      const { disperser, reference, custody } = (request as unknown as { dispersal: DispersalContext }).dispersal;
+      if (!(request.body instanceof Buffer)) {
+        throw new NodeError("CELLAR_ERR_NODE_BAD_BODY", "the body must be application/octet-stream");
+      }
+      const body = decodeDispersal(request.body);
+      const manifest = parseManifest(body.manifest, root);
+      if (manifest.blobs.length > ctx.maxBlobs) {
+        throw new NodeError(
+          "CELLAR_ERR_NODE_TOO_LARGE",
+          `batch of ${manifest.blobs.length} blobs exceeds this node's limit of ${ctx.maxBlobs}`,
+          { blobs: manifest.blobs.length },
+        );
+      }
+      checkColumns(custody, manifest, body.columns);
+      // [§13.2] The frame header lives in cell 0 of blob 0: its keeper refuses data that would not decode.
+      const first = body.columns.find((c) => c.index === 0)?.cells[0];
+      if (first !== undefined) checkFrameStart(manifest, first);
+      const used = ctx.store.usageOf(disperser);
+      if (used + request.body.length > ctx.quotaBytes) {
+        throw new NodeError(
+          "CELLAR_ERR_NODE_QUOTA_EXCEEDED",
+          `disperser ${disperser} keeps ${used} bytes here, its quota is ${ctx.quotaBytes}`,
+          { used, quota: ctx.quotaBytes, retryAfterSeconds: 60 },
+        );
+      }
+      const bad = await ctx.verifyQueue.run(async () => {
+        const stopTimer = ctx.metrics.verifySeconds.startTimer();
+        try {
+          // One batch call per dispersal; a failing one is searched by bisection.
+          return await verifyColumns(manifest, body.columns, { kzg: ctx.kzg, chunkBlobs: manifest.blobs.length });
+        } finally {
+          stopTimer();
+        }
+      }, disperser);
+      if (bad.length > 0) {
+        throw new NodeError(
+          "CELLAR_ERR_NODE_INVALID_CELLS",
+          `${bad.length} cell(s) fail their KZG proof, first: blob ${bad[0]?.blob} column ${bad[0]?.column}`,
+          { bad: bad.slice(0, 16) },
+        );
+      }
+      // Durable first: the signature exists only once the data is on disk.
+      await ctx.store.putBatch(manifest, body.columns, Date.now(), disperser);
+      ctx.metrics.dispersals.inc({ result: "stored" });
+      return attestation(
+        ctx,
+        root,
+        body.columns.map((c) => c.index),
+        reference,
       );
-    }
-    checkColumns(await ctx.custodyAt(body.reference), manifest, body.columns);
-    const stopTimer = ctx.metrics.verifySeconds.startTimer();
-    // One batch verification per dispersal: larger batches amortize better, and concurrent
-    // dispersals already keep every core busy.
-    const bad = await verifyColumns(manifest, body.columns, { kzg: ctx.kzg, chunkBlobs: manifest.blobs.length });
-    stopTimer();
-    if (bad.length > 0) {
-      throw new NodeError(
-        "CELLAR_ERR_NODE_INVALID_CELLS",
-        `${bad.length} cell(s) fail their KZG proof, first: blob ${bad[0]?.blob} column ${bad[0]?.column}`,
-        { bad: bad.slice(0, 16) },
-      );
-    }
-    const repeat = ctx.store.getBatch(root) !== undefined;
-    // Durable first: the signature exists only once the data is on disk.
-    await ctx.store.putBatch(manifest, body.columns);
-    const signature = signAttestation(ctx.identity.secretKey, ctx.domain, root, body.reference);
-    ctx.metrics.dispersals.inc({ result: repeat ? "repeat" : "stored" });
-    return {
-      root: toHex(root),
-      reference: body.reference.toString(),
-      nodeId: toHex(ctx.identity.nodeId),
-      publicKey: toHex(ctx.identity.publicKey),
-      signature: toHex(signature),
-      columns: body.columns.map((c) => c.index),
-    };
-  });
+    },
+  );
 
   app.get<{ Params: { root: string; blob: string; column: string } }>(
     "/v1/batches/:root/cells/:blob/:column",
@@ -189,17 +324,14 @@ export function buildNodeApp(ctx: NodeContext, logger?: FastifyBaseLogger): Fast
       columns: [...ctx.custody()].sort((a, b) => a - b),
     },
     domain: { chainId: ctx.domain.chainId.toString(), inbox: toHex(ctx.domain.inbox) },
-    limits: { maxBlobs: ctx.maxBlobs, bodyLimit: bodyLimit(ctx.maxBlobs) },
+    limits: {
+      maxBlobs: ctx.maxBlobs,
+      bodyLimit: custodyBodyLimit(ctx),
+      disperserQuotaBytes: ctx.quotaBytes,
+      authorisedDispersers: ctx.guard.dispersers,
+    },
     version: NODE_VERSION,
   }));
-
-  app.get("/healthz", async () => ({ status: "ok" }));
-
-  app.get("/metrics", async (_request, reply) => {
-    return reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
-  });
-
-  return app;
 }
 
 /** The body must carry exactly this node's custody columns, each with one cell per blob. */
@@ -224,9 +356,7 @@ function checkColumns(custody: ReadonlySet<number>, manifest: BatchManifest, col
     throw new NodeError(
       "CELLAR_ERR_NODE_INCOMPLETE_CUSTODY",
       `the dispersal lacks custody column(s) ${missing.join(", ")}`,
-      {
-        missing,
-      },
+      { missing },
     );
   }
 }

@@ -16,6 +16,8 @@ interface StoredRecord {
   manifest: ManifestJson;
   columns: number[];
   storedAt: number;
+  /** The disperser whose dispersal stored it (0x-hex public key), for its quota. */
+  disperser?: string;
 }
 
 /** Bytes of a stored cell value: crc32 (4) then cell (2048) then proof (48). */
@@ -43,16 +45,42 @@ export class CellStore {
   readonly #batches: Database<StoredRecord, Buffer>;
   readonly #cells: Database<Buffer, Buffer>;
   readonly #manifests = new Map<string, BatchManifest>();
+  /** Bytes held per disperser, kept in step with every write and delete. */
+  readonly #usage = new Map<string, number>();
+  #open = true;
 
   constructor(path: string) {
     this.#env = open({ path, compression: false });
     this.#batches = this.#env.openDB({ name: "batches", keyEncoding: "binary" });
     this.#cells = this.#env.openDB({ name: "cells", keyEncoding: "binary", encoding: "binary" });
+    for (const { record } of this.batches()) this.#account(record, 1);
   }
 
-  /** Stores a batch's columns and manifest in one transaction; resolves once it is on disk. */
-  async putBatch(manifest: BatchManifest, columns: readonly Column[], now = Date.now()): Promise<void> {
+  #account(record: StoredRecord, sign: 1 | -1): void {
+    const key = record.disperser ?? "";
+    const bytes = record.columns.length * record.manifest.blobs.length * BYTES_PER_COLUMN_ENTRY;
+    const total = (this.#usage.get(key) ?? 0) + sign * bytes;
+    if (total > 0) this.#usage.set(key, total);
+    else this.#usage.delete(key);
+  }
+
+  /** Bytes of cells and proofs held for batches `disperser` (0x-hex key) dispersed. */
+  usageOf(disperser: string): number {
+    return this.#usage.get(disperser) ?? 0;
+  }
+
+  isOpen(): boolean {
+    return this.#open;
+  }
+
+  /**
+   * Stores a batch's columns and manifest in one transaction; resolves once it is on disk.
+   * `disperser` (0x-hex key) is charged for the batch's bytes.
+   */
+  async putBatch(manifest: BatchManifest, columns: readonly Column[], now = Date.now(), disperser = ""): Promise<void> {
     const root = Buffer.from(manifest.root);
+    let before: StoredRecord | undefined;
+    let after: StoredRecord | undefined;
     await this.#env.transaction(() => {
       for (const column of columns) {
         column.cells.forEach((cell, blob) => {
@@ -65,13 +93,20 @@ export class CellStore {
       }
       const previous = this.#batches.get(root);
       const held = new Set([...(previous?.columns ?? []), ...columns.map((c) => c.index)]);
-      this.#batches.put(root, {
+      before = previous;
+      after = {
         manifest: manifestToJson(manifest),
         columns: [...held].sort((a, b) => a - b),
         storedAt: previous?.storedAt ?? now,
-      });
+        ...(previous?.disperser !== undefined || disperser !== ""
+          ? { disperser: previous?.disperser ?? disperser }
+          : {}),
+      };
+      this.#batches.put(root, after);
     });
     await this.#env.flushed;
+    if (before) this.#account(before, -1);
+    if (after) this.#account(after, 1);
   }
 
   getBatch(root: Uint8Array): BatchRecord | undefined {
@@ -106,10 +141,27 @@ export class CellStore {
     return { ok: true, entry: new Uint8Array(value.subarray(4)) };
   }
 
-  /** Removes one cell, for example after it failed a scrub. */
+  /**
+   * Removes one cell, for example after it failed a scrub. Its column no longer counts as held
+   * (the batch record drops it), so the next dispersal of the batch stores the column again.
+   */
   async dropCell(root: Uint8Array, blob: number, column: number): Promise<void> {
-    await this.#cells.remove(cellKey(root, blob, column));
+    const key = Buffer.from(root);
+    let before: StoredRecord | undefined;
+    let after: StoredRecord | undefined;
+    await this.#env.transaction(() => {
+      this.#cells.remove(cellKey(root, blob, column));
+      before = this.#batches.get(key);
+      if (before?.columns.includes(column)) {
+        after = { ...before, columns: before.columns.filter((c) => c !== column) };
+        this.#batches.put(key, after);
+      }
+    });
     await this.#env.flushed;
+    if (before && after) {
+      this.#account(before, -1);
+      this.#account(after, 1);
+    }
   }
 
   /** Removes a batch and all its cells in one transaction. */
@@ -124,6 +176,7 @@ export class CellStore {
       this.#batches.remove(key);
     });
     await this.#env.flushed;
+    this.#account(record, -1);
   }
 
   /** Bytes of cells and proofs held (without keys and checksums). */
@@ -135,6 +188,7 @@ export class CellStore {
   }
 
   async close(): Promise<void> {
+    this.#open = false;
     await this.#env.close();
   }
 }

@@ -2,15 +2,13 @@ import { type BatchManifest, type Column, manifestToJson, parseColumn, serialize
 import { BYTES_PER_COLUMN_ENTRY, CELLS_PER_EXT_BLOB } from "@cellar/params";
 import { ProtocolError } from "./errors.js";
 
-/** First bytes of a dispersal body: "CDSP" and format version 2. */
-export const DISPERSAL_MAGIC = Uint8Array.of(0x43, 0x44, 0x53, 0x50, 0x02);
+/** First bytes of a dispersal body: "CDSP" and format version 1. */
+export const DISPERSAL_MAGIC = Uint8Array.of(0x43, 0x44, 0x53, 0x50, 0x01);
 
 /** A dispersal as decoded, before any check of its manifest or cells. */
 export interface DispersalBody {
   /** The manifest's JSON value, still to be checked against the root. */
   readonly manifest: unknown;
-  /** The registry snapshot (L1 block) the disperser asks the node to attest under. */
-  readonly reference: bigint;
   readonly columns: Column[];
 }
 
@@ -20,24 +18,19 @@ function invalid(message: string, context: Record<string, unknown> = {}): Protoc
 
 /**
  * Encodes a dispersal (`PUT /v1/batches/:root/columns`):
- * `"CDSP" 0x02 | u64 reference block | u32 manifest length | manifest JSON | u8 column count |
- * column indexes (ascending) | each column in the column-file layout`.
+ * `"CDSP" 0x01 | u32 manifest length | manifest JSON | u8 column count | column indexes
+ * (ascending) | each column in the column-file layout`.
  */
-export function encodeDispersal(manifest: BatchManifest, columns: readonly Column[], reference = 0n): Uint8Array {
-  if (typeof reference !== "bigint" || reference < 0n || reference >= 1n << 64n)
-    throw invalid("the reference block must be a uint64");
+export function encodeDispersal(manifest: BatchManifest, columns: readonly Column[]): Uint8Array {
   const json = new TextEncoder().encode(JSON.stringify(manifestToJson(manifest)));
   const sorted = [...columns].sort((a, b) => a.index - b.index);
   const parts = sorted.map(serializeColumn);
-  const size =
-    DISPERSAL_MAGIC.length + 8 + 4 + json.length + 1 + sorted.length + parts.reduce((n, p) => n + p.length, 0);
+  const size = DISPERSAL_MAGIC.length + 4 + json.length + 1 + sorted.length + parts.reduce((n, p) => n + p.length, 0);
   const out = new Uint8Array(size);
   const view = new DataView(out.buffer);
   let at = 0;
   out.set(DISPERSAL_MAGIC, at);
   at += DISPERSAL_MAGIC.length;
-  view.setBigUint64(at, reference);
-  at += 8;
   view.setUint32(at, json.length);
   at += 4;
   out.set(json, at);
@@ -60,11 +53,9 @@ export function decodeDispersal(bytes: Uint8Array, maxManifestBytes = 1 << 20): 
   const need = (n: number, at: number, what: string) => {
     if (at + n > bytes.length) throw invalid(`truncated in the ${what}`, { length: bytes.length });
   };
-  need(DISPERSAL_MAGIC.length + 12, 0, "header");
+  need(DISPERSAL_MAGIC.length + 4, 0, "header");
   if (!DISPERSAL_MAGIC.every((b, i) => bytes[i] === b)) throw invalid("wrong magic or version");
   let at = DISPERSAL_MAGIC.length;
-  const reference = view.getBigUint64(at);
-  at += 8;
   const manifestLength = view.getUint32(at);
   at += 4;
   if (manifestLength > maxManifestBytes) throw invalid(`manifest of ${manifestLength} bytes is too large`);
@@ -96,5 +87,5 @@ export function decodeDispersal(bytes: Uint8Array, maxManifestBytes = 1 << 20): 
   const columns = indexes.map((c, i) =>
     parseColumn(bytes.subarray(at + i * perColumn, at + (i + 1) * perColumn), c, blobCount),
   );
-  return { manifest, reference, columns };
+  return { manifest, columns };
 }

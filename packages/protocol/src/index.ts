@@ -42,6 +42,17 @@ export {
 } from "./certificate.js";
 export { custodians, custodyColumns, custodyScore, custodyTable, DEFAULT_REPLICATION } from "./custody.js";
 export { DISPERSAL_MAGIC, type DispersalBody, decodeDispersal, encodeDispersal } from "./dispersal.js";
+export {
+  AUTH_HEADERS,
+  DISPERSE_TAG,
+  type DispersalAuth,
+  dispersalAuthHeaders,
+  dispersalAuthMessage,
+  MAX_AUTH_LIFETIME_SECONDS,
+  parseDispersalAuth,
+  signDispersal,
+  verifyDispersalAuth,
+} from "./dispersal-auth.js";
 export { PROTOCOL_ERROR_CODES, ProtocolError, type ProtocolErrorCode } from "./errors.js";
 export {
   DISPERSER_POP_TAG,

@@ -1,10 +1,20 @@
+import { mkdir, stat } from "node:fs/promises";
+import { join } from "node:path";
 import { buildDisperserApp, Disperser } from "@cellar/disperser";
 import { sharedKzg } from "@cellar/kzg";
+import { createKeyFile, type NodeIdentity, readKeyFile } from "@cellar/node";
+import { toHex } from "@cellar/utils";
 import { loadNodeSet, type NodeSetFlags, snapshotsOf, watchNodeSet } from "../config.js";
+import { type LimitFlags, limitsOf } from "../options.js";
 import type { Io } from "../output.js";
 import { domainOf, serverLogger, untilStopped } from "../server.js";
 
-export interface DisperserCommandOptions extends NodeSetFlags {
+export interface DisperserCommandOptions extends NodeSetFlags, LimitFlags {
+  readonly key?: string;
+  readonly data?: string;
+  readonly retention: number;
+  readonly postsPerMinute: number;
+  readonly cache: number;
   readonly host: string;
   readonly port: number;
   readonly replication: number;
@@ -27,8 +37,14 @@ export interface DisperserCommandOptions extends NodeSetFlags {
 export async function disperserCommand(options: DisperserCommandOptions, io: Io): Promise<void> {
   const logger = serverLogger("disperser", options.logLevel);
   const snapshots = snapshotsOf(options);
+  // The signing key: --key, else DIR/disperser.key (created once), else a key for this run only.
+  const identity = await disperserIdentity(options);
   const disperser = new Disperser(
     {
+      ...(identity ? { key: identity.secretKey } : {}),
+      ...(options.data === undefined ? {} : { dataDir: join(options.data, "batches.lmdb") }),
+      retentionMs: options.retention * 1000,
+      cacheBytes: options.cache * 1024 * 1024,
       nodes: await loadNodeSet(options),
       ...(snapshots ? { snapshots } : {}),
       domain: domainOf(options),
@@ -41,17 +57,37 @@ export async function disperserCommand(options: DisperserCommandOptions, io: Io)
     },
     { kzg: sharedKzg({ precompute: true }), logger },
   );
-  const app = buildDisperserApp(disperser, { daLayerByte: options.daLayerByte, logger });
+  await disperser.start();
+  const app = buildDisperserApp(disperser, {
+    daLayerByte: options.daLayerByte,
+    logger,
+    limits: limitsOf(options),
+    postsPerMinute: options.postsPerMinute,
+  });
   const url = await app.listen({ host: options.host, port: options.port });
-  const ready = { event: "listening", url, nodes: disperser.nodes.length };
+  const ready = { event: "listening", url, nodes: disperser.nodes.length, publicKey: toHex(disperser.publicKey) };
   io.stdout.write(
     options.json
       ? `${JSON.stringify(ready)}\n`
-      : `cellar disperser listening on ${url} with ${ready.nodes} storage nodes\n`,
+      : `cellar disperser listening on ${url} with ${ready.nodes} storage nodes\n` +
+          `disperser key ${ready.publicKey}${identity ? "" : " (for this run only: pass --key or --data to keep one)"}\n`,
   );
   const unwatch = watchNodeSet(options, disperser.nodes, (nodes) => disperser.setNodes(nodes), logger);
   await untilStopped(logger);
   unwatch();
   await app.close();
   await disperser.close();
+}
+
+/** --key, else DIR/disperser.key with --data (created on first start), else none. */
+async function disperserIdentity(options: DisperserCommandOptions): Promise<NodeIdentity | undefined> {
+  if (options.key !== undefined) return readKeyFile(options.key);
+  if (options.data === undefined) return undefined;
+  await mkdir(options.data, { recursive: true, mode: 0o700 });
+  const path = join(options.data, "disperser.key");
+  const exists = await stat(path).then(
+    () => true,
+    () => false,
+  );
+  return exists ? readKeyFile(path) : createKeyFile(path);
 }

@@ -1,11 +1,12 @@
 import { sharedKzg } from "@cellar/kzg";
 import { StorageNode } from "@cellar/node";
-import { toHex } from "@cellar/utils";
+import { fromHex, toHex } from "@cellar/utils";
 import { hasNodeSet, loadNodeSet, type NodeSetFlags, referenceWindowOf, snapshotsOf, watchNodeSet } from "../config.js";
+import { type LimitFlags, limitsOf } from "../options.js";
 import type { Io } from "../output.js";
 import { domainOf, serverLogger, untilStopped } from "../server.js";
 
-export interface NodeCommandOptions extends NodeSetFlags {
+export interface NodeCommandOptions extends NodeSetFlags, LimitFlags {
   readonly data: string;
   readonly host: string;
   readonly port: number;
@@ -16,6 +17,8 @@ export interface NodeCommandOptions extends NodeSetFlags {
   readonly maxBlobs: number;
   readonly retention: number;
   readonly scrubRate: number;
+  readonly disperserKey?: string[];
+  readonly disperserQuota: number;
   readonly logLevel: string;
   readonly json: boolean;
 }
@@ -44,6 +47,9 @@ export async function nodeCommand(options: NodeCommandOptions, io: Io): Promise<
       maxBlobs: options.maxBlobs,
       retentionMs: options.retention * 1000,
       scrubCellsPerSecond: options.scrubRate,
+      dispersers: (options.disperserKey ?? []).map((k) => fromHex(k, 48, "--disperser-key")),
+      disperserQuotaBytes: options.disperserQuota,
+      limits: limitsOf(options),
     },
     { kzg: sharedKzg({ precompute: false }), logger },
   );
@@ -54,11 +60,15 @@ export async function nodeCommand(options: NodeCommandOptions, io: Io): Promise<
     nodeId: toHex(node.identity.nodeId),
     publicKey: toHex(node.identity.publicKey),
     custody: node.custody.size,
+    dispersers: options.disperserKey?.length ?? 0,
   };
   io.stdout.write(
     options.json
       ? `${JSON.stringify(ready)}\n`
-      : `cellar node listening on ${url}\nnode id ${ready.nodeId}, keeping ${ready.custody} of 128 columns\n`,
+      : `cellar node listening on ${url}\nnode id ${ready.nodeId}, keeping ${ready.custody} of 128 columns\n` +
+          (ready.dispersers === 0
+            ? "no disperser is authorised (--disperser-key): every dispersal will be refused\n"
+            : `accepting dispersals from ${ready.dispersers} disperser key(s)\n`),
   );
   const unwatch = watchNodeSet(
     options,

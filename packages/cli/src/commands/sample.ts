@@ -8,6 +8,7 @@ import { parseCertificate } from "@cellar/protocol";
 import { bytesEqual, toHex } from "@cellar/utils";
 import { loadNodeSet, type NodeSetFlags, snapshotsOf, watchNodeSet } from "../config.js";
 import { CliError } from "../errors.js";
+import { type LimitFlags, limitsOf } from "../options.js";
 import { type Io, printJson, progressBar } from "../output.js";
 import { domainOf, serverLogger, untilStopped } from "../server.js";
 
@@ -103,7 +104,8 @@ export async function sampleCommand(id: string, options: SampleCommandOptions, i
   }
 }
 
-export interface LightCommandOptions extends NodeSetFlags {
+export interface LightCommandOptions extends NodeSetFlags, LimitFlags {
+  readonly roundDeadline: number;
   readonly host: string;
   readonly port: number;
   readonly confidence: number;
@@ -131,6 +133,8 @@ export async function lightCommand(options: LightCommandOptions, io: Io): Promis
       replication: options.replication,
       target: options.confidence,
       intervalMs: options.interval * 1000,
+      roundDeadlineMs: options.roundDeadline * 1000,
+      limits: limitsOf(options),
     },
     { kzg: sharedKzg({ precompute: false }), logger },
   );

@@ -76,6 +76,11 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
   try {
     const ports = await freePorts(count + 2);
     const urls = ports.map((p) => `http://127.0.0.1:${p}`);
+    // The disperser's signing key: the nodes accept dispersals signed with it and no other.
+    const disperserDir = join(dir, "disperser");
+    await mkdir(disperserDir, { recursive: true });
+    const disperserKey = join(disperserDir, "disperser.key");
+    const disperserIdentity = await createKeyFile(disperserKey);
     const identities: NodeIdentity[] = [];
     for (let i = 0; i < count; i++) {
       await mkdir(join(dir, "nodes", String(i)), { recursive: true });
@@ -141,6 +146,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       const child = await spawnServer({
         args: [
           ...["node", "--data", dataDir, "--key", keyFile, "--host", "127.0.0.1", "--port", String(ports[i])],
+          ...["--disperser-key", toHex(disperserIdentity.publicKey)],
           ...common,
         ],
         timeoutMs,
@@ -155,7 +161,11 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     const [light, disperser] = (await mapConcurrent(
       [
         { role: "light", port: ports[count], extra: [] as string[] },
-        { role: "disperser", port: ports[count + 1], extra: ["--light", lightUrl] },
+        {
+          role: "disperser",
+          port: ports[count + 1],
+          extra: ["--light", lightUrl, "--key", disperserKey, "--data", disperserDir],
+        },
       ],
       2,
       async ({ role, port, extra }) => {

@@ -1,0 +1,231 @@
+import { CellarError } from "@cellar/utils";
+import rateLimit from "@fastify/rate-limit";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from "fastify";
+import { Counter, type Registry } from "prom-client";
+import { SERVICE_STATUS, ServiceError } from "./errors.js";
+import { resolveLimits, type ServiceLimits } from "./limits.js";
+
+/** One readiness check: `true` when ready, or the reason it is not. */
+export type ReadyCheck = () => boolean | string | Promise<boolean | string>;
+
+export interface ServiceOptions {
+  /** The service's error area, for its own codes: `CELLAR_ERR_<AREA>_NOT_FOUND` and so on. */
+  readonly area: "NODE" | "DISPERSER" | "LIGHT";
+  /**
+   * The service's codes for Fastify's own refusals (default `CELLAR_ERR_<AREA>_BAD_REQUEST` and
+   * `CELLAR_ERR_<AREA>_TOO_LARGE`).
+   */
+  readonly codes?: { readonly badRequest?: string; readonly tooLarge?: string };
+  /** Status of each of the service's own codes (and the foreign codes it passes on). */
+  readonly status: Readonly<Record<string, number>>;
+  readonly limits?: Partial<ServiceLimits>;
+  /** Base limits the service starts from (its own defaults) before `limits` apply. */
+  readonly defaults?: ServiceLimits;
+  /** Checks `/readyz` runs: every one must pass (KZG loaded, store open, node set, L1). */
+  readonly ready?: Readonly<Record<string, ReadyCheck>>;
+  /** What `/healthz` adds to `{status: "ok"}`. */
+  readonly health?: () => Record<string, unknown>;
+  /** The registry `/metrics` serves; the base adds its own counters to it. */
+  readonly metrics: Registry;
+  /** Read routes (GET, HEAD) answer any origin; writes stay closed to cross-origin callers. */
+  readonly corsReads?: boolean;
+  readonly logger?: FastifyBaseLogger;
+}
+
+export interface HttpErrorAnswer {
+  readonly status: number;
+  readonly code: string;
+  readonly message: string;
+  readonly retryAfterSeconds?: number;
+}
+
+/** Fastify's own refusals, under the service's codes. */
+const FASTIFY_REASONS: Readonly<Record<string, "TOO_LARGE" | "BAD_REQUEST">> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: "TOO_LARGE",
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: "BAD_REQUEST",
+  FST_ERR_CTP_EMPTY_JSON_BODY: "BAD_REQUEST",
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: "BAD_REQUEST",
+  FST_ERR_CTP_INVALID_JSON_BODY: "BAD_REQUEST",
+};
+
+/**
+ * The one place an error becomes an HTTP answer for a service: Cellar errors by their code's
+ * status, Fastify's own refusals under the service's codes, anything else a 500 that reveals
+ * nothing.
+ */
+export function answerFor(err: unknown, options: Pick<ServiceOptions, "area" | "status" | "codes">): HttpErrorAnswer {
+  const codeFor = (reason: "TOO_LARGE" | "BAD_REQUEST") =>
+    (reason === "TOO_LARGE" ? options.codes?.tooLarge : options.codes?.badRequest) ??
+    `CELLAR_ERR_${options.area}_${reason}`;
+  if (err instanceof CellarError) {
+    const status = options.status[err.code] ?? (SERVICE_STATUS as Record<string, number>)[err.code] ?? 500;
+    const retry = err.context.retryAfterSeconds;
+    return {
+      status,
+      code: err.code,
+      message: status >= 500 && status !== 503 ? "internal error" : err.message,
+      ...(typeof retry === "number" ? { retryAfterSeconds: retry } : {}),
+    };
+  }
+  const e = err as { code?: string; statusCode?: number; message?: string };
+  const reason = e.code ? FASTIFY_REASONS[e.code] : undefined;
+  if (reason !== undefined) {
+    return {
+      status: e.statusCode ?? 400,
+      code: codeFor(reason),
+      message: e.message ?? reason,
+    };
+  }
+  if (typeof e.statusCode === "number" && e.statusCode >= 400 && e.statusCode < 500) {
+    return {
+      status: e.statusCode,
+      code: `CELLAR_ERR_${options.area}_BAD_REQUEST`,
+      message: e.message ?? "bad request",
+    };
+  }
+  return { status: 500, code: "CELLAR_ERR_SERVICE_INTERNAL", message: "internal error" };
+}
+
+/** The client address a request is counted against (the socket's, never a header a caller sets). */
+export function clientOf(request: FastifyRequest): string {
+  return request.socket.remoteAddress ?? request.ip;
+}
+
+/**
+ * The HTTP base every Cellar service is built on (Fastify): deadlines for headers, whole
+ * requests, idle sockets and keep-alive; a connection cap; body limits enforced while the body
+ * streams; a request budget per client address (429 with Retry-After); JSON errors from one
+ * handler; `/healthz` (alive), `/readyz` (every readiness check passes) and `/metrics`. The
+ * service adds its routes in `routes`, which runs after the limits are in place.
+ */
+export function createService(
+  options: ServiceOptions,
+  routes: (app: FastifyInstance) => void | Promise<void>,
+): FastifyInstance {
+  const limits = resolveLimits(options.limits, options.defaults);
+  const common = {
+    bodyLimit: limits.bodyLimit,
+    connectionTimeout: limits.idleTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    // Node checks the header and request deadlines on this interval (30 s by default).
+    http: {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
+    },
+    return503OnClosing: true,
+    forceCloseConnections: true,
+  };
+  const app: FastifyInstance = options.logger
+    ? Fastify({ ...common, loggerInstance: options.logger })
+    : Fastify({ ...common, logger: false });
+  app.server.maxConnections = limits.maxConnections;
+
+  const requests = new Counter({
+    name: "cellar_http_requests_total",
+    help: "HTTP requests answered, by method, route and status",
+    labelNames: ["method", "route", "status"],
+    registers: [options.metrics],
+  });
+  const refused = new Counter({
+    name: "cellar_http_refused_total",
+    help: "HTTP requests refused, by error code",
+    labelNames: ["code"],
+    registers: [options.metrics],
+  });
+  app.addHook("onResponse", async (request, reply) => {
+    requests.inc({
+      method: request.method,
+      route: request.routeOptions.url ?? "unmatched",
+      status: String(reply.statusCode),
+    });
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    const answer = answerFor(err, options);
+    refused.inc({ code: answer.code });
+    if (answer.status >= 500 && answer.status !== 503) request.log.error({ err }, "request failed");
+    else request.log.info({ code: answer.code, status: answer.status }, answer.message);
+    if (answer.retryAfterSeconds !== undefined) void reply.header("retry-after", String(answer.retryAfterSeconds));
+    void reply.status(answer.status).send({ error: { code: answer.code, message: answer.message } });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const code = `CELLAR_ERR_${options.area}_NOT_FOUND`;
+    refused.inc({ code });
+    void reply.status(404).send({ error: { code, message: `no route ${request.method} ${request.url}` } });
+  });
+
+  if (options.corsReads) {
+    app.addHook("onRequest", async (request, reply) => {
+      if (request.method === "GET" || request.method === "HEAD") {
+        void reply.header("access-control-allow-origin", "*");
+        return;
+      }
+      if (request.method === "OPTIONS" && request.headers.origin !== undefined) {
+        const wanted = String(request.headers["access-control-request-method"] ?? "").toUpperCase();
+        if (wanted !== "GET" && wanted !== "HEAD") {
+          throw new ServiceError(
+            "CELLAR_ERR_SERVICE_CROSS_ORIGIN",
+            `cross-origin ${wanted || "requests"} are not allowed here; only GET and HEAD are`,
+            {},
+          );
+        }
+        return reply
+          .status(204)
+          .header("access-control-allow-origin", "*")
+          .header("access-control-allow-methods", "GET, HEAD")
+          .header("access-control-max-age", "600")
+          .send();
+      }
+    });
+  }
+
+  if (limits.rateLimit.max > 0) {
+    void app.register(rateLimit, {
+      global: true,
+      max: limits.rateLimit.max,
+      timeWindow: limits.rateLimit.windowMs,
+      keyGenerator: clientOf,
+      errorResponseBuilder: (_request, context) =>
+        new ServiceError(
+          "CELLAR_ERR_SERVICE_RATE_LIMITED",
+          `more than ${context.max} requests from this address in ${limits.rateLimit.windowMs / 1000} s, retry in ${context.after}`,
+          { retryAfterSeconds: Math.max(1, Math.ceil(context.ttl / 1000)) },
+        ),
+    });
+  }
+
+  void app.register(async (scoped) => {
+    scoped.get("/healthz", { config: { rateLimit: false } }, async () => ({
+      status: "ok",
+      ...(options.health?.() ?? {}),
+    }));
+    scoped.get("/readyz", { config: { rateLimit: false } }, async (_request, reply) => {
+      const checks: Record<string, true | string> = {};
+      for (const [name, check] of Object.entries(options.ready ?? {})) {
+        try {
+          const result = await check();
+          checks[name] = result === true ? true : result === false ? "not ready" : result;
+        } catch (err) {
+          checks[name] = (err as Error).message;
+        }
+      }
+      const failing = Object.entries(checks).filter(([, v]) => v !== true);
+      if (failing.length === 0) return { status: "ready", checks };
+      refused.inc({ code: "CELLAR_ERR_SERVICE_NOT_READY" });
+      return reply.status(503).send({
+        error: {
+          code: "CELLAR_ERR_SERVICE_NOT_READY",
+          message: `not ready: ${failing.map(([k, v]) => `${k} (${v})`).join(", ")}`,
+        },
+        checks,
+      });
+    });
+    scoped.get("/metrics", { config: { rateLimit: false } }, async (_request, reply) =>
+      reply.type(options.metrics.contentType).send(await options.metrics.metrics()),
+    );
+    await routes(scoped);
+  });
+  return app;
+}

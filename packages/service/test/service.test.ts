@@ -1,0 +1,240 @@
+// The HTTP base on real sockets: deadlines for slow clients, body caps while streaming, per-client
+// budgets, readiness, CORS for reads only, and the bounded work queue.
+import { connect, type Socket } from "node:net";
+import { Readable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
+import { createService, DEFAULT_LIMITS, resolveLimits, type ServiceOptions, WorkQueue } from "@cellar/service";
+import type { FastifyInstance } from "fastify";
+import { Registry } from "prom-client";
+import t from "tap";
+import { Agent, request } from "undici";
+
+async function serve(
+  options: Partial<ServiceOptions> = {},
+  routes: (app: FastifyInstance) => void = () => {},
+): Promise<{ app: FastifyInstance; url: string; port: number }> {
+  const app = createService({ area: "NODE", status: {}, metrics: new Registry(), ...options }, (a) => {
+    a.removeAllContentTypeParsers();
+    a.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
+    a.get("/v1/hello", async () => ({ hello: "world" }));
+    a.put("/v1/upload", async (request) => ({ bytes: (request.body as Buffer).length }));
+    routes(a);
+  });
+  const url = await app.listen({ host: "127.0.0.1", port: 0 });
+  t.teardown(() => app.close());
+  return { app, url, port: Number(new URL(url).port) };
+}
+
+/** Opens a raw socket, writes `head`, and resolves with what the server sent once it closes. */
+function rawUntilClosed(port: number, head: string, trickle?: { every: number; max: number }) {
+  return new Promise<{ answer: string; ms: number; sent: number }>((resolve) => {
+    const started = Date.now();
+    const socket: Socket = connect(port, "127.0.0.1");
+    let answer = "";
+    let sent = 0;
+    let timer: NodeJS.Timeout | undefined;
+    socket.on("connect", () => {
+      socket.write(head);
+      if (trickle) {
+        timer = setInterval(() => {
+          if (sent < trickle.max && socket.writable) {
+            socket.write("x");
+            sent++;
+          }
+        }, trickle.every);
+      }
+    });
+    socket.on("data", (d) => {
+      answer += d.toString();
+    });
+    socket.on("error", () => {});
+    socket.on("close", () => {
+      clearInterval(timer);
+      resolve({ answer, ms: Date.now() - started, sent });
+    });
+  });
+}
+
+t.test("limits: defaults, overrides, and bad values refused", async (t) => {
+  t.same(resolveLimits(), DEFAULT_LIMITS);
+  t.equal(resolveLimits({ bodyLimit: 5 }).bodyLimit, 5);
+  t.same(resolveLimits({ rateLimit: { max: 0, windowMs: 1 } }).rateLimit, { max: 0, windowMs: 1 });
+  for (const bad of [
+    { bodyLimit: 0 },
+    { maxConnections: 1.5 },
+    { headersTimeoutMs: 200_000, requestTimeoutMs: 100_000 },
+    { rateLimit: { max: -1, windowMs: 1 } },
+    { rateLimit: { max: 1, windowMs: 0 } },
+  ]) {
+    t.throws(() => resolveLimits(bad), { code: "CELLAR_ERR_SERVICE_CONFIG" }, JSON.stringify(bad));
+  }
+});
+
+t.test("slow-loris headers are cut off at the headers deadline", async (t) => {
+  const { port } = await serve({ limits: { headersTimeoutMs: 300, requestTimeoutMs: 1000 } });
+  // Half a request line and then a byte every 100 ms, for at most 10 s.
+  const res = await rawUntilClosed(port, "GET /v1/hello HTTP/1.1\r\nHost: x\r\nX-Slow: ", { every: 100, max: 100 });
+  t.match(res.answer, /^HTTP\/1\.1 408/, "408 Request Timeout");
+  t.ok(res.sent < 100, `closed after ${res.sent} trickled bytes (${res.ms} ms), not after all 100`);
+});
+
+t.test("a slow-loris body is cut off at the request deadline", async (t) => {
+  const { port } = await serve({ limits: { headersTimeoutMs: 300, requestTimeoutMs: 1000 } });
+  const res = await rawUntilClosed(
+    port,
+    "PUT /v1/upload HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: 1000\r\n\r\n",
+    { every: 100, max: 1000 },
+  );
+  t.match(res.answer, /^HTTP\/1\.1 408/, "408 Request Timeout");
+  t.ok(res.sent < 100, `closed after ${res.sent} of 1000 body bytes (${res.ms} ms)`);
+});
+
+t.test("bodies are capped from the content-length and while they stream", async (t) => {
+  const { url } = await serve({ limits: { bodyLimit: 1024 } });
+  const ok = await request(`${url}/v1/upload`, { method: "PUT", body: Buffer.alloc(1024) });
+  t.same(await ok.body.json(), { bytes: 1024 });
+  const declared = await request(`${url}/v1/upload`, { method: "PUT", body: Buffer.alloc(1025) });
+  t.equal(declared.statusCode, 413);
+  t.match(await declared.body.json(), { error: { code: "CELLAR_ERR_NODE_TOO_LARGE" } });
+  // No content-length: counted as it arrives.
+  const streamed = await request(`${url}/v1/upload`, {
+    method: "PUT",
+    body: Readable.from(Array.from({ length: 64 }, () => Buffer.alloc(100))),
+  });
+  t.equal(streamed.statusCode, 413);
+  await streamed.body.dump();
+});
+
+t.test("a flood from one address gets 429 with Retry-After; another address is still served", async (t) => {
+  const { url } = await serve({ limits: { rateLimit: { max: 20, windowMs: 60_000 } } });
+  const flooder = new Agent({ localAddress: "127.0.0.1" });
+  const other = new Agent({ localAddress: "127.0.0.2" });
+  t.teardown(() => Promise.all([flooder.close(), other.close()]));
+  const statuses: number[] = [];
+  let retryAfter = "";
+  for (let i = 0; i < 40; i++) {
+    const res = await request(`${url}/v1/hello`, { dispatcher: flooder });
+    statuses.push(res.statusCode);
+    if (res.statusCode === 429) {
+      retryAfter = String(res.headers["retry-after"]);
+      t.match(await res.body.json(), { error: { code: "CELLAR_ERR_SERVICE_RATE_LIMITED" } });
+    } else await res.body.dump();
+  }
+  t.equal(statuses.filter((s) => s === 200).length, 20, "the budget: 20 served");
+  t.equal(statuses.filter((s) => s === 429).length, 20, "the rest refused");
+  t.match(retryAfter, /^\d+$/, "Retry-After in seconds");
+  const res = await request(`${url}/v1/hello`, { dispatcher: other });
+  t.equal(res.statusCode, 200, "another client is unaffected");
+  await res.body.dump();
+  // Health, readiness and metrics are outside the budget: a monitor is never locked out.
+  const health = await request(`${url}/healthz`, { dispatcher: flooder });
+  t.equal(health.statusCode, 200);
+  await health.body.dump();
+  const metrics = await (await request(`${url}/metrics`, { dispatcher: flooder })).body.text();
+  t.match(metrics, /cellar_http_refused_total\{code="CELLAR_ERR_SERVICE_RATE_LIMITED"\} 20/);
+});
+
+t.test("/readyz: 200 with every check, 503 naming the failing ones", async (t) => {
+  let storeOpen = true;
+  const { url } = await serve({
+    ready: {
+      store: () => storeOpen || "store closed",
+      kzg: async () => true,
+      l1: () => {
+        throw new Error("rpc unreachable");
+      },
+    },
+    health: () => ({ batches: 3 }),
+  });
+  const failing = await request(`${url}/readyz`);
+  t.equal(failing.statusCode, 503);
+  t.match(await failing.body.json(), {
+    error: { code: "CELLAR_ERR_SERVICE_NOT_READY", message: /l1 \(rpc unreachable\)/ },
+    checks: { store: true, kzg: true, l1: "rpc unreachable" },
+  });
+  const { url: url2 } = await serve({ ready: { store: () => storeOpen || "store closed" } });
+  t.same(await (await request(`${url2}/readyz`)).body.json(), { status: "ready", checks: { store: true } });
+  storeOpen = false;
+  t.equal((await request(`${url2}/readyz`)).statusCode, 503);
+  t.same(await (await request(`${url}/healthz`)).body.json(), { status: "ok", batches: 3 });
+});
+
+t.test("CORS: reads answer any origin, writes stay closed to cross-origin callers", async (t) => {
+  const { url } = await serve({ corsReads: true });
+  const get = await request(`${url}/v1/hello`, { headers: { origin: "http://page.test" } });
+  t.equal(get.headers["access-control-allow-origin"], "*");
+  await get.body.dump();
+  const preflightGet = await request(`${url}/v1/hello`, {
+    method: "OPTIONS",
+    headers: { origin: "http://page.test", "access-control-request-method": "GET" },
+  });
+  t.equal(preflightGet.statusCode, 204);
+  t.equal(preflightGet.headers["access-control-allow-methods"], "GET, HEAD");
+  await preflightGet.body.dump();
+  const preflightPut = await request(`${url}/v1/upload`, {
+    method: "OPTIONS",
+    headers: { origin: "http://page.test", "access-control-request-method": "PUT" },
+  });
+  t.equal(preflightPut.statusCode, 403);
+  t.equal(preflightPut.headers["access-control-allow-origin"], undefined, "no CORS header on a write");
+  t.match(await preflightPut.body.json(), { error: { code: "CELLAR_ERR_SERVICE_CROSS_ORIGIN" } });
+  const put = await request(`${url}/v1/upload`, { method: "PUT", body: "x", headers: { origin: "http://page.test" } });
+  t.equal(put.headers["access-control-allow-origin"], undefined, "a write's answer is not readable cross-origin");
+  await put.body.dump();
+});
+
+t.test("errors: a bug is a 500 that reveals nothing; unknown routes are the service's 404", async (t) => {
+  const { url } = await serve({}, (app) => {
+    app.get("/bug", async () => {
+      throw new Error("secret detail");
+    });
+  });
+  const bug = await request(`${url}/bug`);
+  t.equal(bug.statusCode, 500);
+  t.same(await bug.body.json(), { error: { code: "CELLAR_ERR_SERVICE_INTERNAL", message: "internal error" } });
+  const missing = await request(`${url}/nope`);
+  t.equal(missing.statusCode, 404);
+  t.match(await missing.body.json(), { error: { code: "CELLAR_ERR_NODE_NOT_FOUND" } });
+});
+
+t.test("the work queue runs a fixed number of jobs, queues a fixed number, refuses the rest", async (t) => {
+  t.throws(() => new WorkQueue({ name: "x", concurrency: 0, maxQueued: 1 }), { code: "CELLAR_ERR_SERVICE_CONFIG" });
+  t.throws(() => new WorkQueue({ name: "x", concurrency: 1, maxQueued: -1 }), { code: "CELLAR_ERR_SERVICE_CONFIG" });
+  const q = new WorkQueue({ name: "verify", concurrency: 2, maxQueued: 2, maxPerClient: 3 });
+  const order: number[] = [];
+  let release: () => void = () => {};
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
+  const job = (n: number) => async () => {
+    await gate;
+    order.push(n);
+    return n;
+  };
+  const running = [q.run(job(1), "a"), q.run(job(2), "b"), q.run(job(3), "a"), q.run(job(4), "b")];
+  t.equal(q.running, 2);
+  t.equal(q.queued, 2);
+  await t.rejects(q.run(job(5), "c"), { code: "CELLAR_ERR_SERVICE_BUSY", context: { retryAfterSeconds: 1 } });
+  release();
+  t.same(await Promise.all(running), [1, 2, 3, 4]);
+  t.equal(q.running, 0);
+  t.equal(q.refused, 1);
+  // One client's share.
+  const own = new WorkQueue({ name: "post", concurrency: 4, maxQueued: 4, maxPerClient: 1 });
+  const first = own.run(() => sleep(20), "a");
+  await t.rejects(
+    own.run(async () => {}, "a"),
+    { code: "CELLAR_ERR_SERVICE_CLIENT_BUSY" },
+  );
+  await own.run(async () => {}, "b");
+  await first;
+  await own.run(async () => {}, "a");
+  // A failing job frees its slot.
+  await t.rejects(
+    own.run(async () => {
+      throw new Error("boom");
+    }, "a"),
+    /boom/,
+  );
+  t.equal(own.running, 0);
+});
