@@ -103,6 +103,19 @@ t.test("cellar devnet of 8 nodes: post, certify, sample, settle, restart, alt-DA
     if (view.status !== "available") await new Promise((r) => setTimeout(r, 100));
   }
   t.equal(view.status, "available", "the light node found it available");
+  // Its explorer lists the batch, settled on L1 with the transaction the inbox recorded it in
+  // (the light node follows the inbox); the page itself is served built.
+  let listed: { root?: string; status?: string; settled?: { txHash: string } } | undefined;
+  for (let i = 0; i < 300 && listed?.status !== "settled"; i++) {
+    const res = await request(`${info.light.url}/v1/explorer/batches`);
+    const { batches } = (await res.body.json()) as { batches: (typeof listed)[] };
+    listed = batches.find((b) => b?.root === posted.root);
+    if (listed?.status !== "settled") await new Promise((r) => setTimeout(r, 100));
+  }
+  t.match(listed, { status: "settled", settled: { txHash: /^0x[0-9a-f]{64}$/ } }, "the explorer shows it settled");
+  const explorer = await request(`${info.light.url}/explorer/`);
+  t.equal(explorer.statusCode, 200);
+  t.match(await explorer.body.text(), /<title>Cellar explorer<\/title>/);
 
   // A killed node restarts from its recorded command, on its port, with its data.
   const first = info.nodes[0] as (typeof info.nodes)[number];

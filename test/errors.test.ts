@@ -486,6 +486,30 @@ const table: [code: string, kind: ErrorClass, trigger: Trigger][] = [
   ],
   ["CELLAR_ERR_DISPERSER_BAD_COMMITMENT", DisperserError, () => decodeAltDaCommitment("0x02")],
   [
+    "CELLAR_ERR_DISPERSER_NOT_AVAILABLE",
+    DisperserError,
+    async () => {
+      // A batch that is not certified can never be vouched available.
+      const store = new MemoryDisperserStore();
+      await store.put({
+        root: toHex(manifest.root),
+        id: manifest.id,
+        payloadHash: toHex(new Uint8Array(32)),
+        size: manifest.size,
+        status: "failed",
+        manifest: manifestToJson(manifest),
+        createdAt: Date.now(),
+        updatedAt: Date.now(),
+      });
+      const d = new Disperser({ nodes: silentSet, domain: nodeDomain, store }, { kzg });
+      try {
+        await d.available(manifest.root);
+      } finally {
+        await d.close();
+      }
+    },
+  ],
+  [
     "CELLAR_ERR_DISPERSER_INTERRUPTED",
     DisperserError,
     async () => {
@@ -543,6 +567,19 @@ const table: [code: string, kind: ErrorClass, trigger: Trigger][] = [
     "CELLAR_ERR_LIGHT_DEADLINE",
     LightError,
     () => sampleBatch(manifest.root, { nodes: silentSet, client: new NodeClient(), kzg, deadlineMs: 100 }),
+  ],
+  [
+    "CELLAR_ERR_LIGHT_TOO_LARGE",
+    LightError,
+    async () => {
+      const res = await request(`${lightUrl}/v1/batches/${toHex(manifest.root)}`, {
+        method: "PUT",
+        body: JSON.stringify({ certificate: "x".repeat(70_000) }),
+        headers: { "content-type": "application/json" },
+      });
+      const json = (await res.body.json()) as { error: { code: string; message: string } };
+      throw new LightError(json.error.code as never, json.error.message);
+    },
   ],
   [
     "CELLAR_ERR_LIGHT_TOO_MANY",

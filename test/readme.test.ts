@@ -80,6 +80,7 @@ t.test("the devnet and every command shown against it, as written; the main job 
   }
   t.match(output, /^ {2}anvil +http:\/\/127\.0\.0\.1:\d+ +\d+$/m, "the table lists anvil");
   t.match(output, /^ {2}node 7 +http:\/\/127\.0\.0\.1:\d+ +\d+$/m, "and 8 storage nodes");
+  t.match(output, /^ {2}explorer +http:\/\/127\.0\.0\.1:\d+\/explorer\/$/m, "and the explorer's page");
   const info = await readDevnetFile(join(dir, "devnet", "devnet.json"));
   pid = info.pid;
 

@@ -31,6 +31,7 @@ import t from "tap";
 import { Agent, request } from "undici";
 import { startCluster, TEST_DISPERSER_KEY, TEST_DOMAIN } from "./helpers/cluster.js";
 import { type NodeProcess, startServerProcess } from "./helpers/node-process.js";
+import { boundEntry, nodeSetJson } from "./helpers/node-set.js";
 
 const kzg = sharedKzg();
 const cluster = await startCluster(4, kzg);
@@ -120,6 +121,36 @@ t.test("a stranger's dispersal is refused from its headers, before its body is r
   const again = await client.disperse(self, batch.manifest, mine, TEST_DOMAIN);
   t.equal(again.ok, true, "and its attestation verifies");
   t.equal(count(await metrics()), before, "no verification for the repeats");
+});
+
+t.test("a dispersal without a content-length is counted as it streams", async (t) => {
+  const target = cluster.nodes[1] as typeof node;
+  const own = custodyColumns(cluster.set, target.identity.nodeId).map((c) => columnOf(batch, c));
+  const sign = () =>
+    dispersalAuthHeaders(signDispersal(TEST_DISPERSER_KEY, TEST_DOMAIN, target.identity.nodeId, batch.manifest.root));
+  const chunked = (bytes: Uint8Array, times = 1) =>
+    Readable.from(
+      (function* () {
+        for (let i = 0; i < times; i++)
+          for (let at = 0; at < bytes.length; at += 65_536) yield Buffer.from(bytes.subarray(at, at + 65_536));
+      })(),
+    );
+  // 200 copies of the body: more than this node's custody allows (35 MB), streamed without a length.
+  const over = await request(`${target.url}/v1/batches/${rootHex}/columns`, {
+    method: "PUT",
+    body: chunked(encodeDispersal(batch.manifest, own), 200),
+    headers: { "content-type": "application/octet-stream", ...sign() },
+  }).catch((err: Error) => ({ statusCode: 0, err, body: { dump: async () => {} } }));
+  t.ok(over.statusCode === 413 || over.statusCode === 0, `refused while streaming (${over.statusCode || "closed"})`);
+  await over.body.dump();
+  t.equal(target.store.getBatch(batch.manifest.root), undefined, "nothing stored");
+  const ok = await request(`${target.url}/v1/batches/${rootHex}/columns`, {
+    method: "PUT",
+    body: chunked(encodeDispersal(batch.manifest, own)),
+    headers: { "content-type": "application/octet-stream", ...sign() },
+  });
+  t.equal(ok.statusCode, 200, "the same dispersal once, streamed, is stored");
+  await ok.body.dump();
 });
 
 t.test("the node's refusals come before any KZG work, and name the rule", async (t) => {
@@ -383,21 +414,15 @@ t.test("a disperser SIGKILLed mid-post forgets nothing it answered; a retry succ
   const dir = t.testdir({});
   // Three of seven nodes never answer, so a post waits for a quorum it cannot reach: in flight.
   const silent = await trickler(60_000, 1);
+  const mine = cluster.nodes.map((n) => boundEntry(n.identity.secretKey, n.url));
   const stalled = [
-    ...cluster.set.map((n) => ({ publicKey: toHex(n.publicKey), url: n.url })),
-    ...[1, 2, 3].map(() => ({
-      publicKey: toHex(
-        generateSecretKey(new Uint8Array(randomBytes(32)))
-          .toPublicKey()
-          .toBytes(),
-      ),
-      url: silent.url,
-    })),
+    ...mine,
+    ...[1, 2, 3].map(() => boundEntry(generateSecretKey(new Uint8Array(randomBytes(32))), silent.url)),
   ];
   const good = join(dir, "nodes.json");
   const slow = join(dir, "stalled.json");
-  writeFileSync(good, JSON.stringify(nodeSetToJson(cluster.set)));
-  writeFileSync(slow, JSON.stringify({ nodes: stalled }));
+  writeFileSync(good, nodeSetJson(mine));
+  writeFileSync(slow, nodeSetJson(stalled));
   const data = join(dir, "data");
   const start = (nodes: string) =>
     startServerProcess(
@@ -466,4 +491,67 @@ t.test("a disperser SIGKILLed mid-post forgets nothing it answered; a retry succ
   const retried = await after.post(inFlight);
   t.match(retried, { id: expected.id, status: "certified" }, "posting it again succeeds");
   t.ok(Buffer.from(await after.data(expected.id)).equals(inFlight), "and it reads back exactly");
+});
+
+t.test("every service's public routes cross their limits: budget, body, listing", async (t) => {
+  // A node with a budget of 30 requests a minute per address: reads past it get 429.
+  const [small] = (await startCluster(1, kzg, TEST_DOMAIN, { limits: { rateLimit: { max: 30, windowMs: 60_000 } } }))
+    .nodes as [typeof node];
+  t.teardown(() => small.stop());
+  const routes = [
+    `/v1/batches/${rootHex}/cells/0/0`,
+    `/v1/batches/${rootHex}/columns/0`,
+    `/v1/batches/${rootHex}/manifest`,
+    "/v1/info",
+  ];
+  const seen: number[] = [];
+  for (let i = 0; i < 40; i++) {
+    const res = await request(`${small.url}${routes[i % routes.length]}`);
+    seen.push(res.statusCode);
+    await res.body.dump();
+  }
+  t.equal(seen.filter((s) => s === 429).length, 10, "every read route counts against one budget: 10 of 40 refused");
+
+  // The light node: a registration body past 64 KiB is refused before it is parsed.
+  const light = new LightNode(
+    { nodes: cluster.set, domain: TEST_DOMAIN, limits: { rateLimit: { max: 5, windowMs: 60_000 } } },
+    { kzg },
+  );
+  const lightUrl = await light.listen();
+  t.teardown(() => light.stop());
+  const huge = await request(`${lightUrl}/v1/batches/${rootHex}`, {
+    method: "PUT",
+    body: JSON.stringify({ certificate: "x".repeat(70_000) }),
+    headers: { "content-type": "application/json" },
+  });
+  t.equal(huge.statusCode, 413);
+  t.match(await huge.body.json(), { error: { code: "CELLAR_ERR_LIGHT_TOO_LARGE" } });
+  const bad = await request(`${lightUrl}/v1/batches/${rootHex}`, {
+    method: "PUT",
+    body: JSON.stringify({ certificate: { root: "nonsense" } }),
+    headers: { "content-type": "application/json" },
+  });
+  t.equal(bad.statusCode, 400, "an unparsable certificate is a 400, not a 500");
+  t.match(await bad.body.json(), { error: { code: "CELLAR_ERR_PROTOCOL_INVALID_CERTIFICATE" } });
+  const lightSeen: number[] = [];
+  for (let i = 0; i < 8; i++) {
+    const res = await request(`${lightUrl}/v1/batches/${rootHex}/availability`);
+    lightSeen.push(res.statusCode);
+    await res.body.dump();
+  }
+  t.ok(lightSeen.includes(429), `the light node's budget: ${lightSeen.join(", ")}`);
+  t.equal((await request(`${lightUrl}/readyz`)).statusCode, 200, "ready once it has a node set");
+
+  // The disperser: listings are capped at 500 whatever the caller asks.
+  const d = new Disperser({ key: TEST_DISPERSER_KEY, nodes: cluster.set, domain: TEST_DOMAIN }, { kzg });
+  const app = buildDisperserApp(d);
+  const url = await app.listen({ host: "127.0.0.1", port: 0 });
+  t.teardown(async () => {
+    await app.close();
+    await d.close();
+  });
+  await d.post(new Uint8Array(randomBytes(10)));
+  const listing = (await (await request(`${url}/v1/batches?limit=100000`)).body.json()) as { batches: unknown[] };
+  t.equal(listing.batches.length, 1);
+  t.same(((await (await request(`${url}/readyz`)).body.json()) as { status: string }).status, "ready");
 });

@@ -254,6 +254,16 @@ Logs go to stderr as JSON lines; metrics are at GET /metrics.`,
         .argParser(parseDuration)
         .default(0, "0"),
     )
+    .option(
+      "--sample-before-commit",
+      "alt-DA /put answers only once a light client (--light, else this disperser) sampled the batch",
+      false,
+    )
+    .addOption(
+      new Option("--availability-deadline <seconds>", "longest wait for sampling before 503")
+        .argParser(positiveInt)
+        .default(60),
+    )
     .addOption(
       new Option("--cache <MiB>", "recently posted or read batches kept in memory for reads (0: none)")
         .argParser(nonNegative)
@@ -292,13 +302,15 @@ OP Stack: run op-node/op-batcher with --altda.enabled --altda.da-service
     .addOption(devnetOption())
     .option("--json", "print the answer as JSON", false)
     .option("-q, --quiet", "print only the batch id (for scripts: ID=$(cellar post batch.bin -q))", false)
+    .option("--wait-available", "answer only once a light client has sampled the batch to its target", false)
     .addHelpText(
       "after",
       `
 Examples:
   $ cellar post batch.bin --devnet devnet/devnet.json
   $ ID=$(cellar post batch.bin --quiet --devnet devnet/devnet.json)
-  $ cellar post - --json --disperser http://127.0.0.1:7000 < batch.bin`,
+  $ cellar post - --json --disperser http://127.0.0.1:7000 < batch.bin
+  $ cellar post batch.bin --wait-available --json    certified, then sampled by the light node`,
     )
     .action((file: string, opts, cmd: Command) => run(withDevnet(opts, cmd).then((o) => postCommand(file, o, io))));
 

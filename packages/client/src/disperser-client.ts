@@ -8,11 +8,13 @@ export interface BatchStatus {
   id: string;
   root: string;
   size: number;
-  status: "encoding" | "dispersing" | "certified" | "failed";
+  status: "encoding" | "dispersing" | "certified" | "available" | "failed";
   blobs: { commitment: string; versionedHash: string }[];
   certificate?: CertificateJson;
   error?: { code: string; message: string };
   manifest?: ManifestJson;
+  /** Once a light client sampled the batch to the target: who vouched, how sure, when. */
+  availability?: { confidence: number; at: string; by: string; independent: boolean };
 }
 
 /**
@@ -35,9 +37,13 @@ export class DisperserClient {
     this.#http = new Http({ timeoutMs: 300_000, maxResponseBytes: 256 * 1024 * 1024, ...options });
   }
 
-  /** Posts a batch; resolves with the certified batch, rejects with the server's reason. */
-  async post(bytes: Uint8Array): Promise<BatchStatus> {
-    const res = await this.#http.send("POST", `${this.url}/v1/batches`, {
+  /**
+   * Posts a batch; resolves with the certified batch (with `wait: "available"`, once a light
+   * client has sampled it), rejects with the server's reason.
+   */
+  async post(bytes: Uint8Array, options: { wait?: "certified" | "available" } = {}): Promise<BatchStatus> {
+    const query = options.wait === "available" ? "?wait=available" : "";
+    const res = await this.#http.send("POST", `${this.url}/v1/batches${query}`, {
       body: bytes,
       maxResponseBytes: 4 * 1024 * 1024,
     });

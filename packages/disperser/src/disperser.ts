@@ -2,7 +2,9 @@ import { createHash, randomBytes } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { ClientError, NodeClient, type RetrieveOptions, retrieveBatch } from "@cellar/client";
 import { type BatchManifest, checkFrameStart, encodeBatch, manifestToJson, parseManifest } from "@cellar/codec";
+import { ExplorerFeed } from "@cellar/explorer";
 import type { Kzg } from "@cellar/kzg";
+import { DEFAULT_TARGET } from "@cellar/light";
 import { MAX_BATCH_BYTES } from "@cellar/params";
 import {
   type AttestationDomain,
@@ -16,8 +18,9 @@ import {
   type SnapshotSource,
 } from "@cellar/protocol";
 import { WorkQueue } from "@cellar/service";
-import { toHex } from "@cellar/utils";
+import { fromHex, toHex } from "@cellar/utils";
 import type { FastifyBaseLogger } from "fastify";
+import { type Availability, awaitAvailability } from "./availability.js";
 import { disperse } from "./disperse.js";
 import { DisperserError } from "./errors.js";
 import { createDisperserMetrics, type DisperserMetrics } from "./metrics.js";
@@ -72,6 +75,15 @@ export interface DisperserOptions {
   readonly retrieveDeadlineMs?: number;
   /** Light nodes told about every certified batch (`PUT /v1/batches/:id` with the certificate). */
   readonly lightNodes?: readonly string[];
+  /**
+   * Sample before commit: the alt-DA `/put` answers only once a light client reached the target
+   * confidence (the `lightNodes`, else the disperser's own sampler). Default false.
+   */
+  readonly sampleBeforeCommit?: boolean;
+  /** Confidence a batch must reach to be `available`. Default 1 - 1e-6. */
+  readonly availabilityTarget?: number;
+  /** How long a batch may take to become available before the wait answers 503. Default 60 s. */
+  readonly availabilityDeadlineMs?: number;
 }
 
 export interface DisperserModules {
@@ -93,6 +105,7 @@ export interface BatchView {
   blobs: { commitment: string; versionedHash: string }[];
   certificate?: BatchRecord["certificate"];
   error?: { code: string; message: string };
+  availability?: Availability;
   createdAt?: string;
 }
 
@@ -119,11 +132,14 @@ export class Disperser {
   readonly domain: AttestationDomain;
   readonly posts: WorkQueue;
   readonly reads: WorkQueue;
+  /** What the explorer page shows: each batch as it is encoded, dispersed and certified. */
+  readonly explorer = new ExplorerFeed();
   readonly #kzg: DisperserModules["kzg"];
   readonly #log: FastifyBaseLogger | undefined;
   /** Posts being encoded or dispersed in this process, by payload hash. */
   readonly #inFlight = new Map<string, Promise<BatchView>>();
   readonly #reading = new Map<string, Promise<Uint8Array>>();
+  readonly #sampling = new Map<string, Promise<BatchView>>();
   readonly #cache: PayloadCache;
   #nodes: readonly NodeRecord[];
   readonly #snapshots: SnapshotSource | undefined;
@@ -157,7 +173,12 @@ export class Disperser {
       cacheBytes: opts.cacheBytes ?? 256 * 1024 * 1024,
       retrieveDeadlineMs: opts.retrieveDeadlineMs ?? 120_000,
       lightNodes: opts.lightNodes ?? [],
+      sampleBeforeCommit: opts.sampleBeforeCommit ?? false,
+      availabilityTarget: opts.availabilityTarget ?? DEFAULT_TARGET,
+      availabilityDeadlineMs: opts.availabilityDeadlineMs ?? 60_000,
     };
+    if (!(this.opts.availabilityTarget > 0 && this.opts.availabilityTarget < 1))
+      throw bad("availabilityTarget must be a confidence in (0, 1)");
     if (this.opts.retentionMs < 0) throw bad("retentionMs must not be negative");
     this.domain = opts.domain;
     this.#nodes = opts.nodes;
@@ -211,6 +232,8 @@ export class Disperser {
       });
       if (stuck.length > 0)
         this.#log?.warn({ batches: stuck.map((b) => b.id) }, "batches left in flight marked failed");
+      // The explorer lists what this disperser handled before it started, the newest last.
+      for (const record of this.store.recent(100).reverse()) this.#showStored(record);
       if (this.opts.retentionMs > 0) {
         await this.prune();
         this.#pruneTimer = setInterval(
@@ -244,7 +267,7 @@ export class Disperser {
     }
     const key = toHex(createHash("sha256").update(payload).digest());
     const known = this.store.byPayload(key);
-    if (known?.status === "certified") {
+    if (known?.status === "certified" || known?.status === "available") {
       this.metrics.batches.inc({ result: "repeat" });
       return view(known);
     }
@@ -264,15 +287,21 @@ export class Disperser {
 
   async #run(payload: Uint8Array, payloadHash: string): Promise<BatchView> {
     const stopEncode = this.metrics.encodeSeconds.startTimer();
+    const pending = `sha256:${payloadHash.replace(/^0x/, "")}`;
+    this.explorer.encoding(pending, payload.length);
     let batch: Awaited<ReturnType<typeof encodeBatch>>;
     try {
       batch = await encodeBatch(payload, { kzg: this.#kzg, concurrency: availableParallelism() });
+      // [§12] Never certify data that would not decode: the frame must agree with the manifest.
+      checkFrameStart(batch.manifest, batch.blobs[0]?.cells[0] ?? new Uint8Array());
+    } catch (err) {
+      // Nothing was dispersed: the explorer forgets the attempt.
+      this.explorer.forget(pending);
+      throw err;
     } finally {
       stopEncode();
     }
     const manifest = batch.manifest;
-    // [§12] Never certify data that would not decode: the frame must agree with the manifest.
-    checkFrameStart(manifest, batch.blobs[0]?.cells[0] ?? new Uint8Array());
     const now = Date.now();
     let record: BatchRecord = {
       root: toHex(manifest.root),
@@ -285,6 +314,11 @@ export class Disperser {
       updatedAt: now,
     };
     await this.store.put(record);
+    this.explorer.update(
+      manifest.root,
+      { status: "dispersing", size: payload.length, blobs: batch.blobs.length },
+      pending,
+    );
     const log = this.#log?.child({ batch: manifest.id });
     log?.info({ size: payload.length, blobs: batch.blobs.length }, "encoded");
     this.metrics.bytes.inc(payload.length);
@@ -316,6 +350,7 @@ export class Disperser {
       this.metrics.certificates.inc();
       this.metrics.batches.inc({ result: "certified" });
       log?.info({ signers: certificate.signers }, "certified");
+      this.explorer.update(manifest.root, { status: "certified", certified: { signers: certificate.signers } });
       this.#notifyLightNodes(manifest.id, certificate, log);
       return view(record);
     } catch (err) {
@@ -330,6 +365,7 @@ export class Disperser {
       await this.store.put(record);
       this.metrics.batches.inc({ result: "failed" });
       log?.warn({ err: error.message }, "not certified");
+      this.explorer.update(manifest.root, { status: "failed", error: error.message });
       throw error;
     }
   }
@@ -340,6 +376,17 @@ export class Disperser {
     if (!source) return { reference: 0n, nodes: this.#nodes };
     const reference = await source.latest();
     return { reference, nodes: await source.nodesAt(reference) };
+  }
+
+  /** A stored batch, as the explorer shows it. */
+  #showStored(record: BatchRecord): void {
+    this.explorer.update(fromHex(record.root, 32, "root"), {
+      status: record.status,
+      size: record.size,
+      blobs: record.manifest.blobs.length,
+      ...(record.certificate ? { certified: { signers: record.certificate.signers } } : {}),
+      ...(record.error ? { error: record.error.message } : {}),
+    });
   }
 
   /** Tells the light nodes about a certified batch; a light node that fails is logged, not retried. */
@@ -357,6 +404,65 @@ export class Disperser {
         })
         .catch((err: unknown) => log?.warn({ light: url, err: (err as Error).message }, "light node unreachable"));
     }
+  }
+
+  /**
+   * Resolves once a light client the disperser does not control (a configured light node, else
+   * the disperser's own sampler, said plainly) has sampled the certified batch to the target
+   * confidence; the batch is then `available`, durably, with who vouched and when. Past the
+   * deadline: 503 CELLAR_ERR_DISPERSER_NOT_AVAILABLE, and the batch stays `certified`.
+   */
+  async available(root: Uint8Array): Promise<BatchView> {
+    const key = toHex(root);
+    const record = this.store.get(key);
+    if (!record)
+      throw new DisperserError("CELLAR_ERR_DISPERSER_NOT_FOUND", `batch ${key} is not known to this disperser`);
+    if (record.status === "available") return view(record);
+    if (record.status !== "certified") {
+      throw new DisperserError(
+        "CELLAR_ERR_DISPERSER_NOT_AVAILABLE",
+        `batch ${key} is ${record.status}, not certified`,
+        {
+          status: record.status,
+        },
+      );
+    }
+    let job = this.#sampling.get(key);
+    if (!job) {
+      job = this.#vouch(record).finally(() => this.#sampling.delete(key));
+      this.#sampling.set(key, job);
+    }
+    return job;
+  }
+
+  async #vouch(record: BatchRecord): Promise<BatchView> {
+    const stop = this.metrics.availabilitySeconds.startTimer();
+    const availability = await awaitAvailability(record, {
+      target: this.opts.availabilityTarget,
+      deadlineMs: this.opts.availabilityDeadlineMs,
+      lightNodes: this.opts.lightNodes,
+      http: this.client.http,
+      client: this.client,
+      nodes: this.#nodes,
+      replication: this.opts.replication,
+      kzg: this.#kzg,
+      manifest: parseManifest(record.manifest, fromHex(record.root, 32, "root")),
+    });
+    stop();
+    if (!availability) {
+      this.metrics.availability.inc({ result: "timeout" });
+      throw new DisperserError(
+        "CELLAR_ERR_DISPERSER_NOT_AVAILABLE",
+        `batch ${record.id} did not reach confidence ${this.opts.availabilityTarget} within ${this.opts.availabilityDeadlineMs} ms`,
+        { retryAfterSeconds: 5 },
+      );
+    }
+    const latest = this.store.get(record.root) ?? record;
+    const updated: BatchRecord = { ...latest, status: "available", availability, updatedAt: Date.now() };
+    await this.store.put(updated);
+    this.metrics.availability.inc({ result: availability.independent ? "light-node" : "own-sampler" });
+    this.#log?.info({ batch: record.id, ...availability }, "available");
+    return view(updated);
   }
 
   /** The status of a batch this disperser has handled (from the durable store). */
@@ -449,6 +555,7 @@ function view(record: BatchRecord): BatchView {
     blobs: record.manifest.blobs,
     ...(record.certificate ? { certificate: record.certificate } : {}),
     ...(record.error ? { error: record.error } : {}),
+    ...(record.availability ? { availability: record.availability } : {}),
     createdAt: new Date(record.createdAt).toISOString(),
   };
 }

@@ -21,6 +21,7 @@ export {
   encodeAltDaCommitment,
   GENERIC_COMMITMENT_TYPE,
 } from "./alt-da.js";
+export { type Availability, type AvailabilityOptions, awaitAvailability } from "./availability.js";
 export { type Dispersed, type DisperseOptions, disperse } from "./disperse.js";
 export {
   type BatchStatusName,

@@ -11,6 +11,8 @@ export interface DisperserMetrics {
   readonly certificates: Counter;
   readonly retrievals: Counter<"result">;
   readonly badNodes: Counter<"reason">;
+  readonly availability: Counter<"result">;
+  readonly availabilitySeconds: Histogram;
 }
 
 const SECONDS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -56,6 +58,18 @@ export function createDisperserMetrics(): DisperserMetrics {
       name: "cellar_disperser_retrievals_total",
       help: "Batches rebuilt for readers, by result",
       labelNames: ["result"],
+      registers: r,
+    }),
+    availability: new Counter({
+      name: "cellar_disperser_availability_total",
+      help: "Certified batches sampled before commit, by result (light-node, own-sampler, timeout)",
+      labelNames: ["result"],
+      registers: r,
+    }),
+    availabilitySeconds: new Histogram({
+      name: "cellar_disperser_availability_seconds",
+      help: "Time from certificate to a light client's verdict that the batch is available",
+      buckets: SECONDS,
       registers: r,
     }),
     badNodes: new Counter({

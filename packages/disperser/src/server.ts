@@ -1,4 +1,5 @@
 import { rootFromBatchId } from "@cellar/codec";
+import { registerExplorer } from "@cellar/explorer";
 import { clientOf, createService, DEFAULT_LIMITS, type ServiceLimits } from "@cellar/service";
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { DEFAULT_DA_LAYER_BYTE, decodeAltDaCommitment, encodeAltDaCommitment } from "./alt-da.js";
@@ -65,7 +66,15 @@ export function buildDisperserApp(disperser: Disperser, options: DisperserAppOpt
       app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, payload, done) => done(null, payload));
 
       const config = postLimit.rateLimit.max > 0 ? { config: postLimit } : {};
-      app.post("/v1/batches", config, async (request) => disperser.post(body(request.body), clientOf(request)));
+      // `?wait=available`: answer only once a light client has sampled the batch (§16.1).
+      app.post<{ Querystring: { wait?: string } }>("/v1/batches", config, async (request) => {
+        const wait = request.query.wait;
+        if (wait !== undefined && wait !== "certified" && wait !== "available") {
+          throw new DisperserError("CELLAR_ERR_DISPERSER_BAD_REQUEST", "wait must be certified or available");
+        }
+        const posted = await disperser.post(body(request.body), clientOf(request));
+        return wait === "available" ? disperser.available(parseId(posted.root)) : posted;
+      });
       app.get<{ Querystring: { limit?: string } }>("/v1/batches", async (request) => ({
         batches: disperser.recent(Number(request.query.limit ?? 50) || 50),
       }));
@@ -83,6 +92,8 @@ export function buildDisperserApp(disperser: Disperser, options: DisperserAppOpt
         const bytes = body(request.body);
         if (bytes.length === 0) throw new DisperserError("CELLAR_ERR_DISPERSER_BAD_REQUEST", "empty input");
         const posted = await disperser.post(bytes, clientOf(request));
+        // Sample before commit: the batcher posts the commitment to L1 only once it is available.
+        if (disperser.opts.sampleBeforeCommit) await disperser.available(parseId(posted.root));
         const commitment = encodeAltDaCommitment(parseId(posted.root), daLayerByte);
         return reply.type("application/octet-stream").send(Buffer.from(commitment));
       };
@@ -99,6 +110,8 @@ export function buildDisperserApp(disperser: Disperser, options: DisperserAppOpt
         const bytes = await disperser.data(root, clientOf(request));
         return reply.type("application/octet-stream").send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
       });
+      const explorer = { source: "disperser", feed: disperser.explorer, nodes: () => disperser.nodes } as const;
+      registerExplorer(app, { ...explorer, replication: disperser.opts.replication });
     },
   );
 }

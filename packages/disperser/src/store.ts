@@ -1,8 +1,9 @@
 import type { ManifestJson } from "@cellar/codec";
 import type { CertificateJson } from "@cellar/protocol";
 import { type Database, open, type RootDatabase } from "lmdb";
+import type { Availability } from "./availability.js";
 
-export type BatchStatusName = "encoding" | "dispersing" | "certified" | "failed";
+export type BatchStatusName = "encoding" | "dispersing" | "certified" | "available" | "failed";
 
 /** What the disperser remembers of a batch: everything `GET /v1/batches/:id` and `settle` need. */
 export interface BatchRecord {
@@ -16,6 +17,8 @@ export interface BatchRecord {
   readonly manifest: ManifestJson;
   readonly certificate?: CertificateJson;
   readonly error?: { code: string; message: string };
+  /** Once a light client reached the target confidence (status `available`): who, how sure, when. */
+  readonly availability?: Availability;
   /** Milliseconds since the epoch. */
   readonly createdAt: number;
   readonly updatedAt: number;
@@ -74,11 +77,12 @@ export class LmdbDisperserStore implements DisperserStore {
       if (previous !== undefined && previous.payloadHash !== record.payloadHash) {
         this.#payloads.remove(previous.payloadHash);
       }
-      this.#batches.put(record.root, record);
+      const createdAt = previous?.createdAt ?? record.createdAt;
+      this.#batches.put(record.root, { ...record, createdAt });
       // A failed batch may be posted again: only live or certified batches answer by payload.
       if (record.status === "failed") this.#payloads.remove(record.payloadHash);
       else this.#payloads.put(record.payloadHash, record.root);
-      this.#created.put(createdKey(previous?.createdAt ?? record.createdAt, record.root), record.root);
+      this.#created.put(createdKey(createdAt, record.root), record.root);
     });
     await this.#env.flushed;
   }

@@ -15,8 +15,9 @@
  */
 export { confidenceOf, DEFAULT_TARGET, missProbability, samplesFor } from "./confidence.js";
 export { LIGHT_ERROR_CODES, LIGHT_STATUS, LightError, type LightErrorCode } from "./errors.js";
-export { LightNode, type LightNodeModules, type LightNodeOptions } from "./light-node.js";
+export { LightNode, type LightNodeModules, type LightNodeOptions, type SettledOnL1 } from "./light-node.js";
 export {
+  type ColumnOutcome,
   chooseSampleColumns,
   type SampleOptions,
   type SampleResult,

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { NodeClient } from "@cellar/client";
 import { rootFromBatchId } from "@cellar/codec";
+import { ExplorerFeed, registerExplorer } from "@cellar/explorer";
 import type { Kzg } from "@cellar/kzg";
 import {
   type AttestationDomain,
@@ -62,6 +63,13 @@ interface Tracked {
   last?: SampleResult & { checkedAt: string };
   /** When the round in progress started (ms since the epoch), if one is. */
   roundStartedAt?: number;
+  settled?: SettledOnL1;
+}
+
+/** Where the L1 inbox recorded a batch. */
+export interface SettledOnL1 {
+  readonly txHash: string;
+  readonly blockNumber: number;
 }
 
 /**
@@ -72,6 +80,8 @@ interface Tracked {
 export class LightNode {
   readonly app: FastifyInstance;
   readonly registry = new Registry();
+  /** What the explorer page shows: every batch tracked, each round and column as it lands. */
+  readonly explorer = new ExplorerFeed();
   readonly #opts: LightNodeOptions;
   #nodes: readonly NodeRecord[];
   readonly #kzg: LightNodeModules["kzg"];
@@ -169,6 +179,13 @@ export class LightNode {
       if (!tracked) throw new LightError("CELLAR_ERR_LIGHT_NOT_FOUND", "this light node does not track that batch");
       return this.#view(tracked);
     });
+    registerExplorer(app, {
+      source: "light",
+      feed: this.explorer,
+      nodes: () => this.#nodes,
+      replication: this.#opts.replication ?? DEFAULT_REPLICATION,
+      target: this.#opts.target ?? DEFAULT_TARGET,
+    });
   }
 
   #root(id: string): Uint8Array {
@@ -209,6 +226,7 @@ export class LightNode {
       verified: last?.verified ?? 0,
       failed: last?.failed ?? [],
       checkedAt: last?.checkedAt ?? null,
+      ...(t.settled ? { settled: t.settled } : {}),
     };
   }
 
@@ -262,9 +280,17 @@ export class LightNode {
       ...(reference !== undefined ? { reference } : {}),
     };
     this.#batches.set(key, tracked);
+    this.explorer.update(root, { status: "sampling" });
     const task = this.#loop(tracked).finally(() => this.#tasks.delete(task));
     this.#tasks.add(task);
     return tracked;
+  }
+
+  /** Starts tracking a root the L1 inbox recorded, and remembers where (shown by the explorer). */
+  markSettled(root: Uint8Array, settled: SettledOnL1, reference?: bigint): void {
+    const tracked = this.track(root, reference);
+    tracked.settled = settled;
+    this.explorer.update(root, { status: "settled", settled });
   }
 
   /** Batches whose sampling window ended long ago (a window past it) are forgotten. */
@@ -280,6 +306,7 @@ export class LightNode {
 
   async #round(tracked: Tracked): Promise<SampleResult> {
     const stop = this.#seconds.startTimer();
+    const round = tracked.rounds + 1;
     let result: SampleResult;
     tracked.roundStartedAt = Date.now();
     try {
@@ -291,6 +318,7 @@ export class LightNode {
         client: this.#client,
         kzg: this.#kzg,
         target: this.#opts.target ?? DEFAULT_TARGET,
+        onColumn: (outcome) => this.explorer.column(tracked.root, round, outcome),
       });
     } catch (err) {
       // No manifest anywhere: as good as unavailable.
@@ -301,6 +329,8 @@ export class LightNode {
         target: this.#opts.target ?? DEFAULT_TARGET,
         samples: 0,
         verified: 0,
+        columns: [],
+        blobs: 0,
         failed: [],
         strikes: [],
         asked: {},
@@ -314,7 +344,32 @@ export class LightNode {
     tracked.status = result.available ? "available" : "unavailable";
     this.#rounds.inc({ verdict: tracked.status });
     for (const s of result.strikes) this.#strikes.inc({ reason: s.reason });
+    this.#explain(tracked, round, result);
     return result;
+  }
+
+  /** The round's verdict for the explorer, with each sampled column's outcome. */
+  #explain(tracked: Tracked, round: number, result: SampleResult): void {
+    const failed = new Set(result.failed);
+    const lied = new Set(result.strikes.filter((s) => s.reason === "invalid-cells").map((s) => s.column));
+    this.explorer.sampled(
+      tracked.root,
+      tracked.status as "available" | "unavailable",
+      {
+        round,
+        confidence: result.confidence,
+        target: result.target,
+        samples: result.samples,
+        verified: result.verified,
+        failed: result.failed,
+        checkedAt: tracked.last?.checkedAt ?? null,
+        columns: result.columns.map((column) => ({
+          column,
+          state: !failed.has(column) ? "verified" : lied.has(column) ? "failed" : "missing",
+        })),
+      },
+      result.blobs > 0 ? result.blobs : undefined,
+    );
   }
 
   async #loop(tracked: Tracked): Promise<void> {

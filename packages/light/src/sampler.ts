@@ -30,6 +30,15 @@ export interface SampleOptions {
   /** Total time for the round; past it, CELLAR_ERR_LIGHT_DEADLINE. Default 60 s. */
   readonly deadlineMs?: number;
   readonly signal?: AbortSignal;
+  /** Each sampled column as it is asked for (`fetching`) and once it is decided. */
+  readonly onColumn?: (outcome: ColumnOutcome) => void;
+}
+
+/** What became of one sampled column; `node` is the registry index whose answer decided it. */
+export interface ColumnOutcome {
+  readonly column: number;
+  readonly state: "fetching" | "verified" | "failed" | "missing";
+  readonly node?: number;
 }
 
 /** The verdict of one sampling round. */
@@ -42,6 +51,10 @@ export interface SampleResult {
   readonly samples: number;
   /** Cells whose proofs verified. */
   readonly verified: number;
+  /** The columns sampled, in the order chosen. */
+  readonly columns: readonly number[];
+  /** Blobs in the batch (0 when no manifest was found). */
+  readonly blobs: number;
   /** Sampled columns no custodian could serve with valid proofs. */
   readonly failed: number[];
   /** Answers held against nodes: node index, column, reason. */
@@ -154,6 +167,7 @@ async function sampleWithin(root: Uint8Array, options: SampleOptions, signal: Ab
     c: number,
   ): Promise<{ column: number; node: NodeRecord; data: Column } | { column: number; failed: true }> => {
     for (let node = pick(c); node !== undefined && !signal.aborted; node = pick(c)) {
+      options.onColumn?.({ column: c, state: "fetching", node: node.index });
       try {
         return { column: c, node, data: await client.column(node, manifest as BatchManifest, c, signal) };
       } catch (err) {
@@ -170,7 +184,13 @@ async function sampleWithin(root: Uint8Array, options: SampleOptions, signal: Ab
   while (pending.length > 0) {
     const fetched = await Promise.all(pending.map(fetchOne));
     const got = fetched.filter((f): f is { column: number; node: NodeRecord; data: Column } => !("failed" in f));
-    for (const f of fetched) if ("failed" in f) failed.push(f.column);
+    for (const f of fetched) {
+      if (!("failed" in f)) continue;
+      failed.push(f.column);
+      // Failed if some custodian served cells that do not verify; missing if none served any.
+      const lied = strikes.some((s) => s.column === f.column && s.reason === "invalid-cells");
+      options.onColumn?.({ column: f.column, state: lied ? "failed" : "missing" });
+    }
     const retry: number[] = [];
     if (got.length > 0) {
       // All cells of all fetched columns in one batch verification; a failing batch is searched.
@@ -189,6 +209,7 @@ async function sampleWithin(root: Uint8Array, options: SampleOptions, signal: Ab
           retry.push(g.column);
         } else {
           verified.add(g.column);
+          options.onColumn?.({ column: g.column, state: "verified", node: g.node.index });
         }
       }
     }
@@ -204,6 +225,8 @@ async function sampleWithin(root: Uint8Array, options: SampleOptions, signal: Ab
     target,
     samples,
     verified: verified.size * manifest.blobs.length,
+    columns,
+    blobs: manifest.blobs.length,
     failed: failed.sort((a, b) => a - b),
     strikes,
     asked: Object.fromEntries(load),

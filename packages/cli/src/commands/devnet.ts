@@ -45,6 +45,7 @@ export function devnetTable(info: DevnetInfo, file: string): string {
   rows.push(["inbox", info.l1.inbox, ""]);
   rows.push(["disperser", info.disperser.url, String(info.disperser.pid)]);
   rows.push(["light", info.light.url, String(info.light.pid)]);
+  rows.push(["explorer", `${info.light.url}/explorer/`, ""]);
   for (const n of info.nodes) rows.push([`node ${n.index}`, n.url, String(n.pid)]);
   const width = Math.max(...rows.map((r) => r[1].length));
   const shown = relative(process.cwd(), file) || file;

@@ -15,6 +15,8 @@ export interface DisperserCommandOptions extends NodeSetFlags, LimitFlags {
   readonly retention: number;
   readonly postsPerMinute: number;
   readonly cache: number;
+  readonly sampleBeforeCommit: boolean;
+  readonly availabilityDeadline: number;
   readonly host: string;
   readonly port: number;
   readonly replication: number;
@@ -45,6 +47,8 @@ export async function disperserCommand(options: DisperserCommandOptions, io: Io)
       ...(options.data === undefined ? {} : { dataDir: join(options.data, "batches.lmdb") }),
       retentionMs: options.retention * 1000,
       cacheBytes: options.cache * 1024 * 1024,
+      sampleBeforeCommit: options.sampleBeforeCommit,
+      availabilityDeadlineMs: options.availabilityDeadline * 1000,
       nodes: await loadNodeSet(options),
       ...(snapshots ? { snapshots } : {}),
       domain: domainOf(options),
@@ -65,11 +69,17 @@ export async function disperserCommand(options: DisperserCommandOptions, io: Io)
     postsPerMinute: options.postsPerMinute,
   });
   const url = await app.listen({ host: options.host, port: options.port });
-  const ready = { event: "listening", url, nodes: disperser.nodes.length, publicKey: toHex(disperser.publicKey) };
+  const ready = {
+    event: "listening",
+    url,
+    nodes: disperser.nodes.length,
+    publicKey: toHex(disperser.publicKey),
+    explorer: `${url}/explorer/`,
+  };
   io.stdout.write(
     options.json
       ? `${JSON.stringify(ready)}\n`
-      : `cellar disperser listening on ${url} with ${ready.nodes} storage nodes\n` +
+      : `cellar disperser listening on ${url} with ${ready.nodes} storage nodes (explorer: ${ready.explorer})\n` +
           `disperser key ${ready.publicKey}${identity ? "" : " (for this run only: pass --key or --data to keep one)"}\n`,
   );
   const unwatch = watchNodeSet(options, disperser.nodes, (nodes) => disperser.setNodes(nodes), logger);

@@ -5,13 +5,13 @@ import { type Io, printJson } from "../output.js";
 /** `cellar post FILE|-`: posts a batch and prints its id, root, blobs and certificate. */
 export async function postCommand(
   file: string,
-  options: { disperser: string; json: boolean; quiet?: boolean },
+  options: { disperser: string; json: boolean; quiet?: boolean; waitAvailable?: boolean },
   io: Io,
 ): Promise<void> {
   const bytes = await readInput(file, io);
   const client = new DisperserClient(options.disperser);
   try {
-    const posted = await client.post(bytes);
+    const posted = await client.post(bytes, options.waitAvailable ? { wait: "available" } : {});
     if (options.json) {
       printJson(io, posted);
       return;
@@ -28,6 +28,11 @@ export async function postCommand(
         ...posted.blobs.map((b, i) => `blob ${String(i).padEnd(7)} ${b.versionedHash}`),
         `signers      ${posted.certificate?.signers.join(", ") ?? "-"}`,
         `signature    ${posted.certificate?.signature ?? "-"}`,
+        ...(posted.availability
+          ? [
+              `available    confidence ${posted.availability.confidence} at ${posted.availability.at}, sampled by ${posted.availability.by}${posted.availability.independent ? "" : " (the disperser's own sampler)"}`,
+            ]
+          : []),
         "",
       ].join("\n"),
     );

@@ -145,18 +145,23 @@ export async function lightCommand(options: LightCommandOptions, io: Io): Promis
     const l1 = { rpcUrl: options.rpc as string, inbox: options.inbox as Address };
     // Batches recorded in about the last day (7,200 blocks) are sampled too, then every new one.
     const head = await publicClient(l1.rpcUrl).getBlockNumber();
-    for (const batch of await postedBatches({ ...l1, fromBlock: head > 7200n ? head - 7200n : 0n }))
-      light.track(batch.root, batch.reference);
+    // Custody of a recorded batch is its certificate's snapshot's: the reference the inbox recorded.
+    const settled = (batch: { root: Uint8Array; txHash: string; blockNumber: bigint; reference: bigint }) =>
+      light.markSettled(batch.root, { txHash: batch.txHash, blockNumber: Number(batch.blockNumber) }, batch.reference);
+    for (const batch of await postedBatches({ ...l1, fromBlock: head > 7200n ? head - 7200n : 0n })) settled(batch);
     unwatchInbox = watchBatches(
       { ...l1, onError: (err) => logger.error({ err }, "watching the L1 inbox failed; retrying") },
       (batch) => {
         logger.info({ root: toHex(batch.root), block: Number(batch.blockNumber) }, "batch recorded on L1");
-        light.track(batch.root, batch.reference);
+        settled(batch);
       },
     );
   }
+  const explorer = `${url}/explorer/`;
   io.stdout.write(
-    options.json ? `${JSON.stringify({ event: "listening", url })}\n` : `cellar light listening on ${url}\n`,
+    options.json
+      ? `${JSON.stringify({ event: "listening", url, explorer })}\n`
+      : `cellar light listening on ${url} (explorer: ${explorer})\n`,
   );
   await untilStopped(logger);
   unwatchInbox();

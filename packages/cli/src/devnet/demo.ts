@@ -86,9 +86,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       "devnet",
       () => startDevnet({ nodes: count, dir, l1, logLevel: "warn" }),
       (d) => [
-        `anvil (chain ${d.info.chainId}) with the contracts, ${d.info.nodes.length} registered storage nodes, a disperser, a light node`,
+        `anvil (chain ${d.info.chainId}) with the contracts, ${d.info.nodes.length} registered storage nodes, a disperser, a light node (explorer ${d.info.light.url}/explorer/)`,
         {
           dir,
+          explorer: `${d.info.light.url}/explorer/`,
           chainId: d.info.chainId,
           nodes: d.info.nodes.length,
           rpc: d.info.l1.rpc,

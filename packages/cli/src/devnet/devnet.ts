@@ -164,7 +164,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
         {
           role: "disperser",
           port: ports[count + 1],
-          extra: ["--light", lightUrl, "--key", disperserKey, "--data", disperserDir],
+          extra: ["--light", lightUrl, "--key", disperserKey, "--data", disperserDir, "--sample-before-commit"],
         },
       ],
       2,
