@@ -42,7 +42,13 @@ t.test("alt-DA /put answers only once the light node found the batch available",
   const { url: lightUrl } = await startLight();
   const { url } = await serve({ lightNodes: [lightUrl] });
   const payload = new Uint8Array(randomBytes(150_000));
-  const put = await request(`${url}/put`, { method: "POST", body: payload });
+  // As op-alt-da's DAClient does in generic mode: POST {url}/put with the raw bytes, read the
+  // raw commitment back, later GET {url}/get/0x{hex of the commitment}.
+  const put = await request(`${url}/put`, {
+    method: "POST",
+    body: payload,
+    headers: { "content-type": "application/octet-stream" },
+  });
   t.equal(put.statusCode, 200);
   const commitment = new Uint8Array(await put.body.arrayBuffer());
   t.equal(commitment.length, 34);
@@ -66,6 +72,12 @@ t.test("alt-DA /put answers only once the light node found the batch available",
   });
   t.ok(status.availability.confidence >= DEFAULT_TARGET);
   t.same(commitment, encodeAltDaCommitment(fromHex(`0x${Buffer.from(root).toString("hex")}`, 32)));
+  const get = await request(`${url}/get/0x${Buffer.from(commitment).toString("hex")}`);
+  t.equal(get.statusCode, 200);
+  t.ok(Buffer.from(await get.body.arrayBuffer()).equals(payload), "GET /get returns the exact bytes");
+  const unknown = await request(`${url}/get/0x0143${"ab".repeat(32)}`);
+  t.equal(unknown.statusCode, 404, "an unknown commitment is a 404, as DAClient expects (ErrNotFound)");
+  await unknown.body.dump();
 
   // The native route: plain posts answer at the certificate, `?wait=available` after sampling.
   const plain = (await (

@@ -273,6 +273,25 @@ const table: [code: string, kind: ErrorClass, trigger: Trigger][] = [
     CliError,
     () => checkSettled({ blobCount: 1, size: 10, reference: 7n }, { id: "b", blobCount: 1, size: 11 }, 8n),
   ],
+  [
+    "CELLAR_ERR_CLI_USAGE",
+    CliError,
+    async () => {
+      // With --json a usage error is also one JSON object on stdout.
+      const { stdout } = await runCli(["sample", "--json"]);
+      const { error } = JSON.parse(stdout) as { error: { code: string; message: string } };
+      throw new CliError(error.code as never, error.message);
+    },
+  ],
+  // What --json prints for a failure that is not a Cellar error (a bug or a broken
+  // installation); packages/cli/test/cli.test.ts checks the JSON failure contract itself.
+  [
+    "CELLAR_ERR_CLI_FAILED",
+    CliError,
+    () => {
+      throw new CliError("CELLAR_ERR_CLI_FAILED", "unexpected", {});
+    },
+  ],
   ["CELLAR_ERR_PROTOCOL_INVALID_KEY", ProtocolError, () => parsePublicKey(new Uint8Array(3))],
   ["CELLAR_ERR_PROTOCOL_INVALID_NODE_SET", ProtocolError, () => parseNodeSet({ nodes: "none" })],
   [

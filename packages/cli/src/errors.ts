@@ -11,6 +11,8 @@ export const CLI_ERROR_CODES = [
   "CELLAR_ERR_CLI_DEVNET_FILE",
   "CELLAR_ERR_CLI_DEMO_CHECK",
   "CELLAR_ERR_CLI_SETTLED_MISMATCH",
+  "CELLAR_ERR_CLI_USAGE",
+  "CELLAR_ERR_CLI_FAILED",
 ] as const;
 
 export type CliErrorCode = (typeof CLI_ERROR_CODES)[number];

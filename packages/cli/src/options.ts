@@ -28,8 +28,23 @@ export const replicationOption = () =>
   new Option("--replication <r>", "custodians per column").argParser(positiveInt).default(2);
 
 /** The L1 chain and inbox attestations and certificates are bound to. */
+/** A chain id: a non-negative integer (decimal or 0x-hex), checked before anything runs. */
+export function chainIdArg(value: string): string {
+  let id: bigint;
+  try {
+    id = BigInt(value);
+  } catch {
+    throw new InvalidArgumentError("must be an integer chain id");
+  }
+  if (id < 0n || id >= 1n << 256n) throw new InvalidArgumentError("must be a uint256 chain id");
+  return value;
+}
+
 export const chainIdOption = (what: string) =>
-  new Option("--chain-id <id>", `chain id ${what} bound to`).env("CELLAR_CHAIN_ID").default("31337");
+  new Option("--chain-id <id>", `chain id ${what} bound to`)
+    .env("CELLAR_CHAIN_ID")
+    .argParser(chainIdArg)
+    .default("31337");
 
 export const inboxOption = (what: string) =>
   new Option("--inbox <address>", `inbox address ${what} bound to`).env("CELLAR_INBOX").default(`0x${"00".repeat(20)}`);

@@ -1,4 +1,5 @@
 import { availableParallelism } from "node:os";
+import { CellarError } from "@cellar/utils";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { benchCommand, parseMib, parseReportPath, parseWorkerList } from "./commands/bench.js";
 import { decodeCommand } from "./commands/decode.js";
@@ -41,7 +42,7 @@ import {
   requestTimeoutOption,
   rpcOption,
 } from "./options.js";
-import { describeError, type Io } from "./output.js";
+import { describeError, type Io, printJson } from "./output.js";
 
 export const VERSION = "0.1.0";
 
@@ -71,10 +72,13 @@ function openFraction(value: string): number {
   return n;
 }
 
-function byte(value: string): number {
+/** An OP alt-DA DA-layer byte: the spec allows [0, 127). */
+function daLayerByte(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 255)
-    throw new InvalidArgumentError("must be a byte (0..255, or 0x00..0xff)");
+  if (!Number.isInteger(n) || n < 0 || n > 126)
+    throw new InvalidArgumentError(
+      "must be a DA-layer byte in 0..126 (0x00..0x7e), as the OP Stack alt-DA spec allows",
+    );
   return n;
 }
 
@@ -227,8 +231,8 @@ Logs go to stderr as JSON lines; metrics are at GET /metrics.`,
     )
     .addOption(
       new Option("--da-layer-byte <n>", "DA-layer byte of OP alt-DA generic commitments")
-        .argParser(byte)
-        .default(0xce, "0xce"),
+        .argParser(daLayerByte)
+        .default(0x43, "0x43"),
     )
     .addOption(
       new Option("--node-timeout <seconds>", "per-request timeout towards storage nodes")
@@ -290,7 +294,7 @@ Examples:
                                                         node set from the L1 registry
 
 OP Stack: run op-node/op-batcher with --altda.enabled --altda.da-service
-  --altda.da-server=http://127.0.0.1:7000 (generic commitments 0x01 || 0xce || root).`,
+  --altda.da-server=http://127.0.0.1:7000 (generic commitments 0x01 || 0x43 || root).`,
     )
     .action((opts, cmd: Command) => run(needNodeSet(opts, cmd).then(() => disperserCommand(opts, io))));
 
@@ -632,6 +636,11 @@ Examples:
  * Errors become one line on stderr (with a stack under --verbose); nothing throws out of here.
  */
 export async function main(argv: readonly string[], io: Io): Promise<number> {
+  // With --json, a failure is one JSON object on stdout too: {"error": {"code", "message"}}.
+  const json = argv.includes("--json");
+  const fail = (code: string, message: string) => {
+    if (json) printJson(io, { error: { code, message } });
+  };
   let work: Promise<void> | undefined;
   const program = buildProgram(io, (w) => {
     work = w;
@@ -642,9 +651,15 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     return EXIT_OK;
   } catch (err) {
     if (err instanceof CommanderError) {
-      // Help and version exit 0; commander already printed usage errors.
-      return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+      // Help and version exit 0; commander already printed usage errors on stderr.
+      if (err.exitCode === 0) return EXIT_OK;
+      fail("CELLAR_ERR_CLI_USAGE", err.message.replace(/^error: /, ""));
+      return EXIT_USAGE;
     }
+    fail(
+      err instanceof CellarError ? err.code : "CELLAR_ERR_CLI_FAILED",
+      err instanceof Error ? err.message : String(err),
+    );
     io.stderr.write(`cellar: ${describeError(err)}\n`);
     if (program.opts().verbose && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
     return EXIT_FAILURE;

@@ -26,6 +26,20 @@ t.test("help and usage errors", async (t) => {
   t.equal((await runCli(["encode", "x.bin"])).code, 2, "missing -o is a usage error");
   t.equal((await runCli(["encode", "x.bin", "-o", "d", "--compress", "zip"])).code, 2, "bad choice");
   t.equal((await runCli(["decode", "d", "-o", "f", "--concurrency", "0"])).code, 2, "bad number");
+  const daByte = await runCli(["disperser", "--nodes", "n.json", "--da-layer-byte", "0xce"]);
+  t.equal(daByte.code, 2, "a DA-layer byte outside the alt-DA spec's [0, 127) is a usage error");
+  t.match(daByte.stderr, /0\.\.126/);
+  t.equal((await runCli(["disperser", "--nodes", "n.json", "--rate-limit", "-1"])).code, 2, "a bad limit");
+  const chain = await runCli(["node", "--data", "d", "--chain-id", "x"]);
+  t.equal(chain.code, 2, "a chain id that is no integer is a usage error");
+  t.match(chain.stderr, /must be an integer chain id/);
+  // --json: failures are one JSON object on stdout as well.
+  const usageJson = await runCli(["encode", "x.bin", "--json"]);
+  t.equal(usageJson.code, 2);
+  t.match(JSON.parse(usageJson.stdout), { error: { code: "CELLAR_ERR_CLI_USAGE", message: /-o/ } });
+  const failJson = await runCli(["encode", "does-not-exist.bin", "-o", "out-dir", "--json"]);
+  t.equal(failJson.code, 1);
+  t.match(JSON.parse(failJson.stdout), { error: { code: "CELLAR_ERR_CLI_INPUT", message: /does-not-exist/ } });
 });
 
 t.test("encode writes a manifest and 128 column files; decode rebuilds after losing 64", async (t) => {

@@ -3,10 +3,11 @@ import { DisperserError } from "./errors.js";
 /** OP Stack alt-DA generic commitment type byte. */
 export const GENERIC_COMMITMENT_TYPE = 0x01;
 /**
- * Cellar's default DA-layer byte in generic commitments. Known layers use 0x00 (EigenDA),
- * 0x0a and 0x0c; 0xce is unused. Configurable with --da-layer-byte.
+ * Cellar's default DA-layer byte in generic commitments: 0x43 ("C"). The OP Stack alt-DA spec
+ * (specs/experimental/alt-da.md) allows [0, 127); known layers use 0x00 (EigenDA), 0x0a and 0x0c.
+ * Configurable with --da-layer-byte, within the same range.
  */
-export const DEFAULT_DA_LAYER_BYTE = 0xce;
+export const DEFAULT_DA_LAYER_BYTE = 0x43;
 
 /** `0x01 || daLayerByte || root`: the raw bytes `POST /put` answers with. */
 export function encodeAltDaCommitment(root: Uint8Array, daLayerByte = DEFAULT_DA_LAYER_BYTE): Uint8Array {

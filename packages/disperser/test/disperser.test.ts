@@ -226,7 +226,7 @@ t.test("OP Stack alt-DA: the routes behave as op-alt-da's DAClient expects", asy
   const commitment = Buffer.from(await put.body.arrayBuffer());
   t.equal(commitment.length, 34);
   t.equal(commitment[0], 0x01, "generic commitment type");
-  t.equal(commitment[1], 0xce, "Cellar's DA-layer byte");
+  t.equal(commitment[1], 0x43, "Cellar's DA-layer byte, inside the [0, 127) the alt-DA spec allows");
   const encoded = await encodeBatch(batch, { kzg });
   t.ok(commitment.subarray(2).equals(Buffer.from(encoded.manifest.root)), "the payload is the batch root");
   // DAClient.GetInput: GET {url}/get/0x{hex(comm.Encode())}, where Encode() = type byte ‖ data.
