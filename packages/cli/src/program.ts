@@ -1,4 +1,5 @@
 import { availableParallelism } from "node:os";
+import { rootFromBatchId } from "@cellar/codec";
 import { CellarError } from "@cellar/utils";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { benchCommand, parseMib, parseReportPath, parseWorkerList } from "./commands/bench.js";
@@ -51,6 +52,15 @@ function nonNegative(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("must be a non-negative integer");
   return n;
+}
+
+/** A batch id or root is checked before any network call: a usage error otherwise. */
+function validateId(cmd: Command, id: string): void {
+  try {
+    rootFromBatchId(id);
+  } catch (err) {
+    cmd.error(`${cmd.name()}: ${(err as Error).message}`, { exitCode: EXIT_USAGE });
+  }
 }
 
 export function parseDuration(value: string): number {
@@ -325,14 +335,21 @@ Examples:
     .addOption(disperserOption())
     .addOption(devnetOption())
     .option("-o, --out <file>", "where to write the bytes (- for standard output)", "-")
+    .option("--json", "print {id, size, out, sha256} as JSON (needs -o FILE)", false)
     .addHelpText(
       "after",
       `
 Examples:
   $ cellar get bafkrwi... -o batch.bin --devnet devnet/devnet.json
-  $ cellar get 0x<root> --disperser http://127.0.0.1:7000 > batch.bin`,
+  $ cellar get 0x<root> --disperser http://127.0.0.1:7000 > batch.bin
+  $ cellar get bafkrwi... -o batch.bin --json`,
     )
-    .action((id: string, opts, cmd: Command) => run(withDevnet(opts, cmd).then((o) => getCommand(id, o, io))));
+    .action((id: string, opts, cmd: Command) => {
+      if (opts.json && opts.out === "-")
+        cmd.error("get: --json prints the summary on stdout, so the bytes need -o FILE", { exitCode: EXIT_USAGE });
+      validateId(cmd, id);
+      return run(withDevnet(opts, cmd).then((o) => getCommand(id, o, io)));
+    });
 
   program
     .command("sample")
@@ -366,7 +383,8 @@ Examples:
     )
     .action((id: string, opts, cmd: Command) =>
       run(
-        withDevnet(opts, cmd)
+        Promise.resolve(validateId(cmd, id))
+          .then(() => withDevnet(opts, cmd))
           .then((o) => needNodeSet(o, cmd))
           .then((o) => sampleCommand(id, o, io)),
       ),
@@ -432,7 +450,11 @@ Examples:
 A batch the inbox already recorded is not posted again: its transaction is reported.`,
     )
     .action((id: string, opts, cmd: Command) =>
-      run(withDevnet(opts, cmd, ["rpc", "inbox", "privateKey"]).then((o) => settleCommand(id, o, io))),
+      run(
+        Promise.resolve(validateId(cmd, id))
+          .then(() => withDevnet(opts, cmd, ["rpc", "inbox", "privateKey"]))
+          .then((o) => settleCommand(id, o, io)),
+      ),
     );
 
   const l1 = program

@@ -34,6 +34,13 @@ t.test("help and usage errors", async (t) => {
   t.equal(chain.code, 2, "a chain id that is no integer is a usage error");
   t.match(chain.stderr, /must be an integer chain id/);
   // --json: failures are one JSON object on stdout as well.
+  for (const argv of [["get", "-o", "out.bin"], ["sample"], ["settle"]]) {
+    const bad = await runCli([...argv, "not-a-batch-id", "--json"]);
+    t.equal(bad.code, 2, `${argv[0]}: an id is checked before any network call`);
+    t.match(JSON.parse(bad.stdout), { error: { code: "CELLAR_ERR_CLI_USAGE", message: /neither a batch CID/ } });
+  }
+  const getNoFile = await runCli(["get", `0x${"00".repeat(32)}`, "--json"]);
+  t.equal(getNoFile.code, 2, "get --json needs -o FILE");
   const usageJson = await runCli(["encode", "x.bin", "--json"]);
   t.equal(usageJson.code, 2);
   t.match(JSON.parse(usageJson.stdout), { error: { code: "CELLAR_ERR_CLI_USAGE", message: /-o/ } });

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { DisperserClient } from "@cellar/client";
 import { readInput, writeOutput } from "../files.js";
 import { type Io, printJson } from "../output.js";
@@ -42,10 +43,23 @@ export async function postCommand(
 }
 
 /** `cellar get ID [-o FILE]`: the batch's exact bytes, rebuilt from the storage nodes. */
-export async function getCommand(id: string, options: { disperser: string; out: string }, io: Io): Promise<void> {
+export async function getCommand(
+  id: string,
+  options: { disperser: string; out: string; json?: boolean },
+  io: Io,
+): Promise<void> {
   const client = new DisperserClient(options.disperser);
   try {
-    await writeOutput(options.out, await client.data(id), io);
+    const bytes = await client.data(id);
+    await writeOutput(options.out, bytes, io);
+    if (options.json) {
+      printJson(io, {
+        id,
+        size: bytes.length,
+        out: options.out,
+        sha256: createHash("sha256").update(bytes).digest("hex"),
+      });
+    }
   } finally {
     await client.close();
   }
