@@ -22,7 +22,6 @@ import {
   encodeDispersal,
   generateSecretKey,
   type NodeRecord,
-  nodeSetToJson,
   parseCertificate,
   signDispersal,
 } from "@cellar/protocol";
