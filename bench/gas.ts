@@ -1,17 +1,21 @@
-// Benchmark: L1 gas of settling a batch through the inbox (`postBatch`: quorum check, hash to G2,
-// aggregate-key and pairing check through the EIP-2537 precompiles, one storage write) with 4, 16
-// and 64 registered nodes, beside the reference measured in the same run on the same anvil: the
-// gas of posting the batch's bytes to L1 directly as calldata. Keys, signatures and certificates
-// are real (blst); every figure is a mined transaction's gasUsed.
+// Benchmark: L1 gas of settling a batch through the inbox (`postBatch`: root commitment check,
+// reference window, the registry snapshot's stake quorum with the non-signers' keys as calldata
+// checked against stored key hashes, hash to G2, pairing check through the EIP-2537 precompiles,
+// one storage write) with 4, 16, 64 and 256 staked nodes, at the bare quorum and with every node
+// signing, beside the reference measured in the same run on the same anvil: the gas of posting
+// the batch's bytes to L1 directly as calldata. Keys, signatures and certificates are real (blst);
+// every figure is a mined transaction's gasUsed.
 //
-//   npm run bench:gas                     # 4, 16, 64 nodes; a one-blob batch (126,976 bytes)
+//   npm run bench:gas                     # 4, 16, 64, 256 nodes; a one-blob batch (126,976 bytes)
 //   npm run bench:gas -- --nodes 4,8 --kib 64
 //   npm run bench:gas -- --json
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
+import { rootPreimage } from "@cellar/codec";
 import {
   type Anvil,
   deployContracts,
+  latestBlock,
   publicClient,
   registerNode,
   SOLC_VERSION,
@@ -21,12 +25,13 @@ import {
 import { PAYLOAD_BYTES_PER_BLOB } from "@cellar/params";
 import { buildCertificate, generateSecretKey, quorumSize, type SecretKey, signAttestation } from "@cellar/protocol";
 import { fromHex } from "@cellar/utils";
+import { keccak_256 } from "@noble/hashes/sha3";
 import { createWalletClient, http } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 
 const { values: args } = parseArgs({
   options: {
-    nodes: { type: "string", default: "4,16,64" },
+    nodes: { type: "string", default: "4,16,64,256" },
     kib: { type: "string", default: String(PAYLOAD_BYTES_PER_BLOB / 1024) },
     hardfork: { type: "string", default: "osaka" },
     json: { type: "boolean", default: false },
@@ -70,7 +75,7 @@ const results: {
   ratioToCalldata: number;
 }[] = [];
 for (const n of sizes) {
-  const { registry, inbox, chainId } = await deployContracts(signer);
+  const { registry, inbox, chainId } = await deployContracts({ ...signer, minimumStake: 10n ** 16n });
   const domain = { chainId, inbox: fromHex(inbox, 20) };
   const keys: SecretKey[] = [];
   let registerGas = 0n;
@@ -81,11 +86,13 @@ for (const n of sizes) {
       .gasUsed;
   }
   const post = async (signers: number) => {
-    const root = new Uint8Array(randomBytes(32));
-    const signatures = new Map(keys.slice(0, signers).map((k, i) => [i, signAttestation(k, domain, root)]));
-    const certificate = buildCertificate(root, signatures, n);
+    const blobsRoot = new Uint8Array(randomBytes(32));
     const blobCount = Math.max(1, Math.ceil(batchBytes / PAYLOAD_BYTES_PER_BLOB));
-    return (await settleBatch({ ...signer, inbox, root, blobCount, size: batchBytes, certificate })).gasUsed;
+    const root = keccak_256(rootPreimage(blobsRoot, blobCount, batchBytes));
+    const reference = await latestBlock(signer);
+    const signatures = new Map(keys.slice(0, signers).map((k, i) => [i, signAttestation(k, domain, root, reference)]));
+    const certificate = buildCertificate(root, signatures, n, reference);
+    return (await settleBatch({ ...signer, inbox, root, blobsRoot, blobCount, size: batchBytes, certificate })).gasUsed;
   };
   const q = quorumSize(n);
   const atQuorum = await post(q);

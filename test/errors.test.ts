@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { BENCH_ERROR_CODES, BenchError, reportFormatFor, resolveBenchOptions } from "@cellar/bench";
-import { CLI_ERROR_CODES, CliError, demoCheck, spawnServer } from "@cellar/cli";
+import { CLI_ERROR_CODES, CliError, checkSettled, demoCheck, spawnServer } from "@cellar/cli";
 import { CLIENT_ERROR_CODES, ClientError, DisperserClient, NodeClient, retrieveBatch } from "@cellar/client";
 import {
   batchIdFromRoot,
@@ -52,6 +52,7 @@ import {
   parseDispersalAuth,
   parseNodeSet,
   parsePublicKey,
+  proofOfPossession,
   signAttestation,
   signDispersal,
 } from "@cellar/protocol";
@@ -61,6 +62,7 @@ import { Registry } from "prom-client";
 import t from "tap";
 import { request } from "undici";
 import { runCli } from "./helpers/cli.js";
+import { nodeSetJson, TEST_CHAIN_ID, TEST_OPERATOR, TEST_REGISTRY } from "./helpers/node-set.js";
 
 const kzg = createKzg({ precompute: false });
 const erasure = sharedErasure();
@@ -292,6 +294,11 @@ const table: [code: string, kind: ErrorClass, trigger: Trigger][] = [
   ],
   ["CELLAR_ERR_CLI_DEMO_CHECK", CliError, () => demoCheck(false, "the batch read back differs")],
   [
+    "CELLAR_ERR_CLI_SETTLED_MISMATCH",
+    CliError,
+    () => checkSettled({ blobCount: 1, size: 10, reference: 7n }, { id: "b", blobCount: 1, size: 11 }, 8n),
+  ],
+  [
     "CELLAR_ERR_CLI_USAGE",
     CliError,
     async () => {
@@ -498,7 +505,7 @@ const table: [code: string, kind: ErrorClass, trigger: Trigger][] = [
     ClientError,
     () =>
       new NodeClient().manifest(
-        { index: 0, publicKey: new Uint8Array(48), nodeId: new Uint8Array(32), url: `${node.url}/metrics#` },
+        { index: 0, publicKey: new Uint8Array(48), nodeId: new Uint8Array(32), url: `${node.url}/metrics#`, stake: 1n },
         manifest.root,
       ),
   ],
@@ -580,7 +587,7 @@ const table: [code: string, kind: ErrorClass, trigger: Trigger][] = [
     LightError,
     () =>
       trustCertificate(
-        { root: manifest.root, signerBitmap: new Uint8Array(1), signature: new Uint8Array(96) },
+        { root: manifest.root, reference: 0n, signerBitmap: new Uint8Array(1), signature: new Uint8Array(96) },
         buildNodeSet([{ publicKey: node.identity.publicKey, url: node.url }]),
         { chainId: 1n, inbox: new Uint8Array(20) },
       ),
@@ -667,9 +674,20 @@ const table: [code: string, kind: ErrorClass, trigger: Trigger][] = [
     async () => {
       // The node knows the batch (its manifest) but holds none of its columns.
       await node.store.putBatch(manifest, []);
+      const binding = {
+        operator: fromHex(TEST_OPERATOR, 20),
+        chainId: BigInt(TEST_CHAIN_ID),
+        registry: fromHex(TEST_REGISTRY, 20),
+      };
       writeFileSync(
         join(scratch, "nodes.json"),
-        JSON.stringify({ nodes: [{ publicKey: toHex(node.identity.publicKey), url: node.url }] }),
+        nodeSetJson([
+          {
+            publicKey: toHex(node.identity.publicKey),
+            proofOfPossession: toHex(proofOfPossession(node.identity.secretKey, binding)),
+            url: node.url,
+          },
+        ]),
       );
       return cliError(["sample", toHex(manifest.root), "--nodes", join(scratch, "nodes.json"), "--timeout", "1"]);
     },
@@ -689,6 +707,20 @@ const table: [code: string, kind: ErrorClass, trigger: Trigger][] = [
     },
   ],
   ["CELLAR_ERR_NODE_KEY_FILE", NodeError, () => readKeyFile(join(scratch, "no.key"))],
+  [
+    "CELLAR_ERR_NODE_STALE_REFERENCE",
+    NodeError,
+    () =>
+      new StorageNode(
+        {
+          dataDir: join(scratch, "stale"),
+          domain: { chainId: 1n, inbox: new Uint8Array(20) },
+          snapshots: { latest: async () => 100n, nodesAt: async () => [] },
+          referenceWindow: 10,
+        },
+        { kzg },
+      ).custodyAt(90n),
+  ],
   [
     "CELLAR_ERR_NODE_CONFIG",
     NodeError,

@@ -7,8 +7,20 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Anvil, deployContracts, isRecorded, registerNode, startAnvil } from "@cellar/l1";
-import { createKeyFile } from "@cellar/node";
+import { blobsRoot } from "@cellar/codec";
+import {
+  type Anvil,
+  deployContracts,
+  isRecorded,
+  latestBlock,
+  publicClient,
+  readParameters,
+  registerNode,
+  settleBatch,
+  startAnvil,
+} from "@cellar/l1";
+import { createKeyFile, readKeyFile } from "@cellar/node";
+import { buildCertificate, signAttestation } from "@cellar/protocol";
 import { fromHex } from "@cellar/utils";
 import t from "tap";
 import { request } from "undici";
@@ -118,6 +130,53 @@ t.test("cellar settle posts the certificate; the inbox records it; again is a no
   t.equal(availability.status, "available", "the light node sampled the settled batch");
 });
 
+t.test("cellar settle reports a batch recorded under another certificate as a mismatch", async (t) => {
+  writeFileSync(join(dir, "other.bin"), randomBytes(1000));
+  const posted = await runCli(["post", join(dir, "other.bin"), "--disperser", disperser.url, "--json"]);
+  const batch = JSON.parse(posted.stdout) as {
+    id: string;
+    root: string;
+    size: number;
+    blobs: { versionedHash: string }[];
+    certificate: { reference: string };
+  };
+  // Someone else records the same root first, certified by the same nodes under a later reference.
+  const root = fromHex(batch.root, 32);
+  await publicClient(anvil.rpcUrl).request({ method: "anvil_mine" as never, params: ["0x1"] as never });
+  const reference = await latestBlock({ rpcUrl: anvil.rpcUrl });
+  t.not(reference.toString(), batch.certificate.reference, "a reference other than the disperser's");
+  const domain = { chainId, inbox: fromHex(inbox, 20) };
+  const keys = await Promise.all([0, 1, 2, 3].map((i) => readKeyFile(join(dir, `node${i}.key`))));
+  const signatures = new Map(keys.map((k, i) => [i, signAttestation(k.secretKey, domain, root, reference)]));
+  await settleBatch({
+    rpcUrl: anvil.rpcUrl,
+    privateKey,
+    inbox,
+    root,
+    blobsRoot: blobsRoot(batch.blobs.map((b) => fromHex(b.versionedHash, 32))),
+    blobCount: batch.blobs.length,
+    size: batch.size,
+    certificate: buildCertificate(root, signatures, 4, reference),
+  });
+  const res = await runCli([
+    "settle",
+    batch.id,
+    "--disperser",
+    disperser.url,
+    "--rpc",
+    anvil.rpcUrl,
+    "--inbox",
+    inbox,
+    "--private-key",
+    privateKey,
+  ]);
+  t.equal(res.code, 1);
+  t.match(
+    res.stderr,
+    /recorded on L1 with reference block \d+, not the certificate's \d+ \[CELLAR_ERR_CLI_SETTLED_MISMATCH\]/,
+  );
+});
+
 t.test("a batch that is not certified is not settled", async (t) => {
   const res = await runCli([
     "settle",
@@ -166,6 +225,41 @@ t.test("cellar l1: deploy, register, list and deregister", async (t) => {
   ]);
   t.match(bound.stdout, new RegExp(`registry +${registry}`, "i"));
   t.match(bound.stdout, /quorum 3\/4/);
+  const tuned = await runCli([
+    "l1",
+    "deploy",
+    "--rpc",
+    anvil.rpcUrl,
+    "--private-key",
+    privateKey,
+    "--minimum-stake",
+    "5",
+    "--unbonding-blocks",
+    "20",
+    "--reference-window",
+    "10",
+    "--permissioned",
+    "--json",
+  ]);
+  t.equal(tuned.code, 0, tuned.stderr);
+  const tunedOut = JSON.parse(tuned.stdout) as { registry: `0x${string}`; inbox: `0x${string}` };
+  t.same(await readParameters({ rpcUrl: anvil.rpcUrl, ...tunedOut }), {
+    minimumStake: 5n,
+    unbondingBlocks: 20n,
+    permissioned: true,
+    referenceWindow: 10n,
+  });
+  const badStake = await runCli([
+    "l1",
+    "deploy",
+    "--rpc",
+    anvil.rpcUrl,
+    "--private-key",
+    privateKey,
+    "--minimum-stake",
+    "1e18",
+  ]);
+  t.match(badStake.stderr, /--minimum-stake must be a non-negative integer.*\[CELLAR_ERR_CLI_INPUT\]/);
   const badQuorum = await runCli([
     "l1",
     "deploy",
@@ -192,6 +286,8 @@ t.test("cellar l1: deploy, register, list and deregister", async (t) => {
     ...l1Args,
     "--private-key",
     privateKey,
+    "--stake",
+    "2000000000000000000",
     "--json",
   ]);
   t.equal(registered.code, 0, registered.stderr);
@@ -213,18 +309,39 @@ t.test("cellar l1: deploy, register, list and deregister", async (t) => {
   const left = await runCli(["l1", "deregister", "4", ...l1Args, "--private-key", privateKey]);
   t.equal(left.code, 0, left.stderr);
   t.match(left.stdout, /node 4 left the registry/);
+  const early = await runCli(["l1", "withdraw", "4", ...l1Args, "--private-key", privateKey]);
+  t.equal(early.code, 1);
+  t.match(
+    early.stderr,
+    /StillUnbonding\(4, \d+\) \[CELLAR_ERR_L1_REVERTED\]/,
+    "the bond stays through the unbonding delay",
+  );
   const listed = await runCli(["l1", "nodes", ...l1Args, "--json"]);
-  const nodes = (JSON.parse(listed.stdout) as { nodes: { index: number; active: boolean }[] }).nodes;
+  const nodes = (JSON.parse(listed.stdout) as { nodes: { index: number; active: boolean; stake: string }[] }).nodes;
   t.same(
-    nodes.map((n) => [n.index, n.active]),
+    nodes.map((n) => [n.index, n.active, n.stake]),
     [
-      [0, true],
-      [1, true],
-      [2, true],
-      [3, true],
-      [4, false],
+      [0, true, "1000000000000000000"],
+      [1, true, "1000000000000000000"],
+      [2, true, "1000000000000000000"],
+      [3, true, "1000000000000000000"],
+      [4, false, "2000000000000000000"],
     ],
   );
+  const badBond = await runCli([
+    "l1",
+    "register",
+    "--key",
+    key,
+    "--url",
+    "http://127.0.0.1:9",
+    ...l1Args,
+    "--private-key",
+    privateKey,
+    "--stake",
+    "x",
+  ]);
+  t.match(badBond.stderr, /--stake must be a non-negative integer.*\[CELLAR_ERR_CLI_INPUT\]/);
   const table = await runCli(["l1", "nodes", ...l1Args]);
   t.match(table.stdout, /^index +active +url\n/);
   t.match(table.stdout, /4 +left +http:\/\/127\.0\.0\.1:9/);

@@ -9,20 +9,18 @@ import t from "tap";
 import { request } from "undici";
 import { runBin, runCli } from "./helpers/cli.js";
 import { type NodeProcess, startNodeProcess, startServerProcess } from "./helpers/node-process.js";
+import { KEYGEN_BINDING, type KeyOut, nodeSetJson } from "./helpers/node-set.js";
 
 const domain = { chainId: 31337n, inbox: new Uint8Array(20) };
 
 t.test("cellar post prints a certificate; cellar get returns the bytes with 2 of 6 nodes killed", async (t) => {
   const dir = t.testdir({ "batch.bin": randomBytes(400_000) });
-  const keys: string[] = [];
+  const keys: KeyOut[] = [];
   for (let i = 0; i < 6; i++)
-    keys.push(JSON.parse((await runCli(["keygen", "-o", join(dir, `n${i}.key`), "--json"])).stdout).publicKey);
+    keys.push(JSON.parse((await runCli(["keygen", "-o", join(dir, `n${i}.key`), "--json", ...KEYGEN_BINDING])).stdout));
   const nodesFile = join(dir, "nodes.json");
   const writeSet = (urls: string[]) =>
-    writeFileSync(
-      nodesFile,
-      JSON.stringify({ nodes: keys.map((publicKey, i) => ({ publicKey, url: urls[i] ?? "http://127.0.0.1:1" })) }),
-    );
+    writeFileSync(nodesFile, nodeSetJson(keys.map((k, i) => ({ ...k, url: urls[i] ?? "http://127.0.0.1:1" }))));
   // Nodes need the set only for custody (keys, in order); the URLs are filled in once they listen.
   writeSet([]);
   const nodes: NodeProcess[] = await Promise.all(

@@ -23,7 +23,6 @@ import {
   encodeDispersal,
   generateSecretKey,
   type NodeRecord,
-  nodeSetToJson,
   parseCertificate,
   signDispersal,
 } from "@cellar/protocol";
@@ -32,6 +31,7 @@ import t from "tap";
 import { Agent, request } from "undici";
 import { startCluster, TEST_DISPERSER_KEY, TEST_DOMAIN } from "./helpers/cluster.js";
 import { type NodeProcess, startServerProcess } from "./helpers/node-process.js";
+import { boundEntry, nodeSetJson } from "./helpers/node-set.js";
 
 const kzg = sharedKzg();
 const erasure = sharedErasure();
@@ -419,21 +419,15 @@ t.test("a disperser SIGKILLed mid-post forgets nothing it answered; a retry succ
   const dir = t.testdir({});
   // Three of seven nodes never answer, so a post waits for a quorum it cannot reach: in flight.
   const silent = await trickler(60_000, 1);
+  const mine = cluster.nodes.map((n) => boundEntry(n.identity.secretKey, n.url));
   const stalled = [
-    ...cluster.set.map((n) => ({ publicKey: toHex(n.publicKey), url: n.url })),
-    ...[1, 2, 3].map(() => ({
-      publicKey: toHex(
-        generateSecretKey(new Uint8Array(randomBytes(32)))
-          .toPublicKey()
-          .toBytes(),
-      ),
-      url: silent.url,
-    })),
+    ...mine,
+    ...[1, 2, 3].map(() => boundEntry(generateSecretKey(new Uint8Array(randomBytes(32))), silent.url)),
   ];
   const good = join(dir, "nodes.json");
   const slow = join(dir, "stalled.json");
-  writeFileSync(good, JSON.stringify(nodeSetToJson(cluster.set)));
-  writeFileSync(slow, JSON.stringify({ nodes: stalled }));
+  writeFileSync(good, nodeSetJson(mine));
+  writeFileSync(slow, nodeSetJson(stalled));
   const data = join(dir, "data");
   const start = (nodes: string) =>
     startServerProcess(

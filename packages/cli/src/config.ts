@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
-import { type Address, readNodeSet } from "@cellar/l1";
-import { type NodeRecord, nodeSetToJson, parseNodeSet } from "@cellar/protocol";
+import { type Address, readNodeSet, readParameters, registrySnapshots } from "@cellar/l1";
+import { type NodeRecord, nodeSetToJson, parseNodeSet, type SnapshotSource } from "@cellar/protocol";
 import { CliError } from "./errors.js";
 
 /** Reads a node set file (`{nodes: [{publicKey, url}]}`), with one-line errors. */
@@ -38,6 +38,27 @@ export interface NodeSetFlags {
   readonly nodes?: string | undefined;
   readonly rpc?: string | undefined;
   readonly registry?: string | undefined;
+}
+
+/** The registry's snapshots when the node set comes from L1 (--rpc, --registry); none for a file. */
+export function snapshotsOf(flags: NodeSetFlags): SnapshotSource | undefined {
+  if (flags.registry === undefined || flags.rpc === undefined) return undefined;
+  return registrySnapshots({ rpcUrl: flags.rpc, registry: flags.registry as Address });
+}
+
+/** The inbox's certificate window (blocks), when --rpc, --registry and --inbox name a deployment. */
+export async function referenceWindowOf(flags: NodeSetFlags & { inbox?: string }): Promise<number | undefined> {
+  if (flags.registry === undefined || flags.rpc === undefined || flags.inbox === undefined) return undefined;
+  try {
+    const { referenceWindow } = await readParameters({
+      rpcUrl: flags.rpc,
+      registry: flags.registry as Address,
+      inbox: flags.inbox as Address,
+    });
+    return referenceWindow === undefined ? undefined : Number(referenceWindow);
+  } catch {
+    return undefined; // not an inbox of this registry: the node keeps its default window
+  }
 }
 
 /** Whether the flags name a node set at all. */

@@ -21,6 +21,7 @@
  * @packageDocumentation
  */
 
+export { checkSettled } from "./commands/settle.js";
 export {
   CELLAR_BIN,
   type ChildServer,

@@ -9,7 +9,13 @@ import { devnetCommand } from "./commands/devnet.js";
 import { disperserCommand } from "./commands/disperser.js";
 import { encodeCommand } from "./commands/encode.js";
 import { keygenCommand } from "./commands/keygen.js";
-import { l1DeployCommand, l1DeregisterCommand, l1NodesCommand, l1RegisterCommand } from "./commands/l1.js";
+import {
+  l1DeployCommand,
+  l1DeregisterCommand,
+  l1NodesCommand,
+  l1RegisterCommand,
+  l1WithdrawCommand,
+} from "./commands/l1.js";
 import { nodeCommand } from "./commands/node.js";
 import { getCommand, postCommand } from "./commands/post.js";
 import { lightCommand, sampleCommand } from "./commands/sample.js";
@@ -464,7 +470,11 @@ A batch the inbox already recorded is not posted again: its transaction is repor
       .command("deploy")
       .description("deploy a node registry (unless --registry names one) and a batch inbox bound to it")
       .addOption(new Option("--registry <address>", "bind the inbox to this existing registry"))
-      .addOption(new Option("--quorum <fraction>", "share of active nodes a certificate needs").default("2/3"))
+      .addOption(new Option("--quorum <fraction>", "share of the snapshot's stake a certificate needs").default("2/3"))
+      .option("--minimum-stake <wei>", "the least bond of a node or disperser, in wei", "1000000000000000000")
+      .option("--unbonding-blocks <n>", "blocks between leaving and withdrawing", "151200")
+      .option("--reference-window <n>", "how many blocks old a certificate's reference may be", "7200")
+      .option("--permissioned", "only allow-listed operators may register (on top of the bond)", false)
       .addHelpText(
         "after",
         `
@@ -482,6 +492,7 @@ Examples:
       .description("register a storage node's BLS key (checked on chain with its proof of possession) and URL")
       .requiredOption("--key <file>", "the node's key file (cellar keygen, or DIR/node.key of a node)")
       .requiredOption("--url <url>", "the URL the node serves on")
+      .option("--stake <wei>", "the bond, in wei (default: the registry's minimum)")
       .addOption(registryOption())
       .addHelpText(
         "after",
@@ -497,7 +508,9 @@ Examples:
   l1Common(
     l1
       .command("deregister")
-      .description("take a node out of the active set (the account that registered it only); its index stays reserved")
+      .description(
+        "take a node out of the active set (the account that registered it only) and start its unbonding; its index stays reserved",
+      )
       .argument("<index>", "the node's registry index", (v: string) => {
         const n = Number(v);
         if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("must be a registry index (0, 1, …)");
@@ -508,6 +521,21 @@ Examples:
     true,
   ).action((index: number, opts, cmd: Command) =>
     run(withDevnet(opts, cmd, ["rpc", "registry", "privateKey"]).then((o) => l1DeregisterCommand(index, o, io))),
+  );
+  l1Common(
+    l1
+      .command("withdraw")
+      .description("pay a left node's bond back to its operator once the unbonding delay has passed")
+      .argument("<index>", "the node's registry index", (v: string) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("must be a registry index (0, 1, …)");
+        return n;
+      })
+      .addOption(registryOption())
+      .addHelpText("after", "\nExample:\n  $ cellar l1 withdraw 3 --devnet devnet/devnet.json"),
+    true,
+  ).action((index: number, opts, cmd: Command) =>
+    run(withDevnet(opts, cmd, ["rpc", "registry", "privateKey"]).then((o) => l1WithdrawCommand(index, o, io))),
   );
   l1Common(
     l1
@@ -578,10 +606,16 @@ Exit 0 when every step held; the devnet and its directory are removed either way
 
   program
     .command("keygen")
-    .description("create a BLS key file (mode 0600) and print its public key, node id and proof of possession")
+    .description("create a BLS key file (mode 0600) and print its public key, node id and (bound) proof of possession")
     .requiredOption("-o, --out <file>", "where to write the key; an existing file is never overwritten")
+    .option("--operator <address>", "the account that will register the key (binds the proof of possession)")
+    .option("--chain-id <id>", "the chain of the registry (binds the proof of possession)")
+    .option("--registry <address>", "the registry contract (binds the proof of possession)")
     .option("--json", "print a machine-readable summary", false)
-    .addHelpText("after", "\nExample:\n  $ cellar keygen -o node1.key --json")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ cellar keygen -o node1.key --json\n  $ cellar keygen -o node1.key --operator 0x… --chain-id 31337 --registry 0x… --json",
+    )
     .action((opts) => run(keygenCommand(opts, io)));
 
   program

@@ -6,6 +6,7 @@ import t from "tap";
 import { request } from "undici";
 import { runBin, runCli } from "../../../test/helpers/cli.js";
 import { startNodeProcess } from "../../../test/helpers/node-process.js";
+import { KEYGEN_BINDING, type KeyOut, nodeSetJson } from "../../../test/helpers/node-set.js";
 import { parseDuration } from "../src/program.js";
 
 t.test("keygen writes a 0600 key and never overwrites one", async (t) => {
@@ -14,7 +15,24 @@ t.test("keygen writes a 0600 key and never overwrites one", async (t) => {
   const res = await runCli(["keygen", "-o", key, "--json"]);
   t.equal(res.code, 0, res.stderr);
   const out = JSON.parse(res.stdout);
-  t.match(out, { publicKey: /^0x[0-9a-f]{96}$/, nodeId: /^0x[0-9a-f]{64}$/, proofOfPossession: /^0x[0-9a-f]{192}$/ });
+  t.match(out, { publicKey: /^0x[0-9a-f]{96}$/, nodeId: /^0x[0-9a-f]{64}$/ });
+  t.equal(out.proofOfPossession, undefined, "no proof of possession without its binding");
+  const bound = JSON.parse((await runCli(["keygen", "-o", join(dir, "c.key"), "--json", ...KEYGEN_BINDING])).stdout);
+  t.match(bound, { proofOfPossession: /^0x[0-9a-f]{192}$/, operator: /^0x0a0a/ });
+  const half = await runCli(["keygen", "-o", join(dir, "d.key"), "--operator", "0x12"]);
+  t.match(half.stderr, /needs all of --operator, --chain-id and --registry \[CELLAR_ERR_CLI_INPUT\]/);
+  const bad = await runCli([
+    "keygen",
+    "-o",
+    join(dir, "e.key"),
+    "--operator",
+    "0x12",
+    "--chain-id",
+    "1",
+    "--registry",
+    "0x34",
+  ]);
+  t.match(bad.stderr, /cannot bind the proof of possession.*\[CELLAR_ERR_CLI_INPUT\]/);
   t.equal(statSync(key).mode & 0o777, 0o600);
   t.match(readFileSync(key, "utf8"), /^0x[0-9a-f]{64}\n$/);
   const again = await runCli(["keygen", "-o", key]);
@@ -63,19 +81,17 @@ t.test("cellar node: ready line, the key it was given, clean stop on SIGTERM", a
 
 t.test("SIGHUP reloads the node set and recomputes custody", async (t) => {
   const dir = t.testdir({});
-  const keys: string[] = [];
+  const keys: KeyOut[] = [];
   for (const name of ["a", "b", "c"]) {
     keys.push(
-      JSON.parse((await runCli(["keygen", "-o", join(dir, `${name}.key`), "--json"])).stdout).publicKey as string,
+      JSON.parse((await runCli(["keygen", "-o", join(dir, `${name}.key`), "--json", ...KEYGEN_BINDING])).stdout),
     );
   }
   const nodesFile = join(dir, "nodes.json");
   const write = (n: number) =>
     writeFileSync(
       nodesFile,
-      JSON.stringify({
-        nodes: keys.slice(0, n).map((publicKey, i) => ({ publicKey, url: `http://127.0.0.1:${9000 + i}` })),
-      }),
+      nodeSetJson(keys.slice(0, n).map((k, i) => ({ ...k, url: `http://127.0.0.1:${9000 + i}` }))),
     );
   write(1);
   const node = await startNodeProcess(["--data", join(dir, "d"), "--key", join(dir, "a.key"), "--nodes", nodesFile]);
@@ -108,11 +124,8 @@ t.test("cellar node refuses bad configuration with one clear line", async (t) =>
   t.equal(open.code, 1);
   t.match(open.stderr, /readable by others \(mode 644\); run chmod 600 on it \[CELLAR_ERR_NODE_KEY_FILE\]/);
   chmodSync(key, 0o600);
-  const other = await runCli(["keygen", "-o", join(dir, "o.key"), "--json"]);
-  writeFileSync(
-    join(dir, "others.json"),
-    JSON.stringify({ nodes: [{ publicKey: JSON.parse(other.stdout).publicKey, url: "http://127.0.0.1:1" }] }),
-  );
+  const other = await runCli(["keygen", "-o", join(dir, "o.key"), "--json", ...KEYGEN_BINDING]);
+  writeFileSync(join(dir, "others.json"), nodeSetJson([{ ...JSON.parse(other.stdout), url: "http://127.0.0.1:1" }]));
   const notIn = await runBin([
     "node",
     "--data",

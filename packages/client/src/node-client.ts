@@ -47,8 +47,10 @@ export class NodeClient {
     manifest: BatchManifest,
     columns: readonly Column[],
     domain: AttestationDomain,
-    options: { attempts?: number; signal?: AbortSignal } = {},
+    options: { attempts?: number; signal?: AbortSignal; reference?: bigint } = {},
   ): Promise<DispersalResult> {
+    // The registry snapshot the node is asked to attest under (0 with a static node set).
+    const reference = options.reference ?? 0n;
     const body = encodeDispersal(manifest, columns);
     const attempts = options.attempts ?? this.http.attempts;
     let failure: DispersalResult = { ok: false, node, reason: "unreachable" };
@@ -58,12 +60,16 @@ export class NodeClient {
         : {};
       let res: Awaited<ReturnType<Http["send"]>>;
       try {
-        res = await this.http.send("PUT", `${node.url}/v1/batches/${toHex(manifest.root)}/columns`, {
-          body,
-          headers,
-          maxResponseBytes: 64 * 1024,
-          ...(options.signal ? { signal: options.signal } : {}),
-        });
+        res = await this.http.send(
+          "PUT",
+          `${node.url}/v1/batches/${toHex(manifest.root)}/columns?reference=${reference}`,
+          {
+            body,
+            headers,
+            maxResponseBytes: 64 * 1024,
+            ...(options.signal ? { signal: options.signal } : {}),
+          },
+        );
       } catch {
         failure = { ok: false, node, reason: "unreachable" };
         continue;
@@ -79,7 +85,7 @@ export class NodeClient {
       } catch {
         return { ok: false, node, reason: "bad-response" };
       }
-      if (!verifyAttestation(node.publicKey, domain, manifest.root, signature))
+      if (!verifyAttestation(node.publicKey, domain, manifest.root, signature, reference))
         return { ok: false, node, reason: "bad-attestation" };
       return { ok: true, node, signature };
     }

@@ -8,17 +8,22 @@ import {
   custodyTable,
   meetsQuorum,
   type NodeRecord,
-  quorumSize,
   registrySlots,
+  requiredStake,
+  signedStake,
+  totalStake,
 } from "@cellar/protocol";
 import { DisperserError } from "./errors.js";
 
 export interface DisperseOptions {
+  /** The node set of the registry snapshot at `reference`. */
   readonly nodes: readonly NodeRecord[];
+  /** The reference block the nodes attest under (0 with a static node set). */
+  readonly reference?: bigint;
   readonly replication: number;
   readonly domain: AttestationDomain;
   readonly client: NodeClient;
-  /** Fraction of registered nodes whose attestations a certificate needs. */
+  /** Fraction of the snapshot's stake whose attestations a certificate needs. */
   readonly quorum: number;
   /** Node requests in flight at once. */
   readonly concurrency: number;
@@ -44,6 +49,7 @@ export interface Dispersed {
  */
 export async function disperse(batch: EncodedBatch, options: DisperseOptions): Promise<Dispersed> {
   const { nodes, client, domain, manifest } = { ...options, manifest: batch.manifest };
+  const reference = options.reference ?? 0n;
   const table = custodyTable(nodes, options.replication);
   const work = nodes
     .map((node) => ({
@@ -68,6 +74,7 @@ export async function disperse(batch: EncodedBatch, options: DisperseOptions): P
         manifest,
         columns.map((c) => columnOf(batch, c)),
         domain,
+        { reference },
       );
       results.push(result);
       options.onResult?.(result, (performance.now() - started) / 1000);
@@ -92,17 +99,17 @@ export async function disperse(batch: EncodedBatch, options: DisperseOptions): P
     const failures = results.filter((r): r is Extract<DispersalResult, { ok: false }> => !r.ok);
     throw new DisperserError(
       "CELLAR_ERR_DISPERSER_NO_QUORUM",
-      `no certificate: ${signatures.size} of ${nodes.length} nodes attested, ${quorumSize(nodes.length, options.quorum)} needed with 64 columns covered` +
+      `no certificate: ${signatures.size} of ${nodes.length} nodes attested holding ${signedStake(nodes, [...signatures.keys()])} of ${totalStake(nodes)} stake, ${requiredStake(totalStake(nodes), options.quorum)} needed with 64 columns covered` +
         (failures.length > 0 ? ` (${failures.map((f) => `node ${f.node.index}: ${f.reason}`).join(", ")})` : ""),
       {
         attested: [...signatures.keys()].sort((a, b) => a - b),
-        needed: quorumSize(nodes.length, options.quorum),
+        needed: requiredStake(totalStake(nodes), options.quorum).toString(),
         failures: failures.map((f) => ({ node: f.node.index, reason: f.reason })),
       },
     );
   }
   return {
-    certificate: buildCertificate(manifest.root, signatures, registrySlots(nodes)),
+    certificate: buildCertificate(manifest.root, signatures, registrySlots(nodes), reference),
     results: [...results],
     settled,
   };

@@ -16,6 +16,7 @@ import {
   generateSecretKey,
   type NodeRecord,
   type SecretKey,
+  type SnapshotSource,
 } from "@cellar/protocol";
 import { WorkQueue } from "@cellar/service";
 import { fromHex, toHex } from "@cellar/utils";
@@ -35,6 +36,12 @@ import {
 
 export interface DisperserOptions {
   readonly nodes: readonly NodeRecord[];
+  /**
+   * Registry snapshots (the L1 registry's checkpoints): each batch is dispersed under the latest
+   * block as its reference, to the nodes of that snapshot, and read back by the same snapshot.
+   * Without them the node set `nodes` is used under reference 0.
+   */
+  readonly snapshots?: SnapshotSource;
   readonly domain: AttestationDomain;
   /** The key dispersals are signed with; storage nodes accept only keys they know. Default: a fresh one. */
   readonly key?: SecretKey;
@@ -102,7 +109,9 @@ export interface BatchView {
   createdAt?: string;
 }
 
-type Resolved = Required<Omit<DisperserOptions, "nodes" | "domain" | "key" | "dataDir" | "store" | "lightNodes">> & {
+type Resolved = Required<
+  Omit<DisperserOptions, "nodes" | "domain" | "key" | "dataDir" | "store" | "lightNodes" | "snapshots">
+> & {
   lightNodes: readonly string[];
 };
 
@@ -134,6 +143,7 @@ export class Disperser {
   readonly #sampling = new Map<string, Promise<BatchView>>();
   readonly #cache: PayloadCache;
   #nodes: readonly NodeRecord[];
+  readonly #snapshots: SnapshotSource | undefined;
   #started: Promise<void> | undefined;
   #pruneTimer: NodeJS.Timeout | undefined;
 
@@ -173,6 +183,7 @@ export class Disperser {
     if (this.opts.retentionMs < 0) throw bad("retentionMs must not be negative");
     this.domain = opts.domain;
     this.#nodes = opts.nodes;
+    this.#snapshots = opts.snapshots;
     this.#kzg = modules.kzg;
     this.#erasure = modules.erasure;
     this.#log = modules.logger;
@@ -314,8 +325,10 @@ export class Disperser {
     log?.info({ size: payload.length, blobs: batch.blobs.length }, "encoded");
     this.metrics.bytes.inc(payload.length);
     try {
+      const { reference, nodes } = await this.#snapshot();
       const dispersed = await disperse(batch, {
-        nodes: this.#nodes,
+        nodes,
+        reference,
         replication: this.opts.replication,
         domain: this.domain,
         client: this.client,
@@ -357,6 +370,14 @@ export class Disperser {
       this.explorer.update(manifest.root, { status: "failed", error: error.message });
       throw error;
     }
+  }
+
+  /** The reference block and node set a new batch is dispersed under. */
+  async #snapshot(): Promise<{ reference: bigint; nodes: readonly NodeRecord[] }> {
+    const source = this.#snapshots;
+    if (!source) return { reference: 0n, nodes: this.#nodes };
+    const reference = await source.latest();
+    return { reference, nodes: await source.nodesAt(reference) };
   }
 
   /** A stored batch, as the explorer shows it. */
@@ -482,9 +503,13 @@ export class Disperser {
   }
 
   async #retrieve(root: Uint8Array): Promise<Uint8Array> {
-    const known = this.store.get(toHex(root))?.manifest;
+    const record = this.store.get(toHex(root));
+    const known = record?.manifest;
+    // Custody is the batch's own snapshot's (§10), whatever joined or left since.
+    const reference = record?.certificate ? BigInt(record.certificate.reference) : undefined;
+    const nodes = reference !== undefined && this.#snapshots ? await this.#snapshots.nodesAt(reference) : this.#nodes;
     const options: RetrieveOptions = {
-      nodes: this.#nodes,
+      nodes,
       replication: this.opts.replication,
       client: this.client,
       kzg: this.#kzg,

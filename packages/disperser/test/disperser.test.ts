@@ -182,7 +182,7 @@ t.test("below quorum: 503 with a reason, nothing certified", async (t) => {
   t.equal(res.statusCode, 503);
   const json = (await res.body.json()) as { error: { code: string; message: string } };
   t.equal(json.error.code, "CELLAR_ERR_DISPERSER_NO_QUORUM");
-  t.match(json.error.message, /1 of 3 nodes attested, 2 needed .*node 0: unreachable/);
+  t.match(json.error.message, /1 of 3 nodes attested holding 1 of 3 stake, 2 needed .*node 0: unreachable/);
   const batch = await encodeBatch(bytes, { kzg });
   const status = (await (await request(`${s.url}/v1/batches/${batch.manifest.id}`)).body.json()) as Record<
     string,

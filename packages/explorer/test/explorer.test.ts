@@ -201,7 +201,7 @@ t.test("a disperser lists the batches its store kept from before it started", as
     ...base,
     root: manifest.root,
     status: "certified",
-    certificate: { root: manifest.root, signerBitmap: "0x03", signature: "0x", signers: [0, 1] },
+    certificate: { root: manifest.root, reference: "0", signerBitmap: "0x03", signature: "0x", signers: [0, 1] },
   });
   const other = manifestToJson(buildManifest([new Uint8Array(48).fill(0xa1)], 20));
   await store.put({

@@ -157,6 +157,25 @@ library BLS {
         return abi.decode(out, (uint256)) == 1;
     }
 
+    /// `verify` without reverting: `success` is false when the pairing precompile refuses a point
+    /// (off its curve or outside its subgroup), `valid` whether the signature holds.
+    function tryVerify(G1 memory publicKey, bytes memory hashedMessage, bytes memory signature)
+        internal
+        view
+        returns (bool success, bool valid)
+    {
+        bytes memory input = abi.encodePacked(
+            encode(publicKey), hashedMessage, abi.encode(NEG_G1_X_HI, NEG_G1_X_LO, NEG_G1_Y_HI, NEG_G1_Y_LO), signature
+        );
+        uint256 result;
+        assembly {
+            success := staticcall(gas(), 0x0f, add(input, 32), mload(input), 0, 32)
+            success := and(success, eq(returndatasize(), 32))
+            result := mload(0)
+        }
+        valid = success && result == 1;
+    }
+
     function _call(address precompile, bytes memory input, uint256 outLength) private view returns (bytes memory out) {
         out = new bytes(outLength);
         bool ok;

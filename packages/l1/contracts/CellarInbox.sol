@@ -7,41 +7,66 @@ import {CellarRegistry} from "./CellarRegistry.sol";
 
 /// @title Cellar batch inbox
 /// @notice A rollup posts a batch's root, blob count and size with a quorum certificate from the
-/// registered storage nodes instead of the data. The inbox checks the certificate on chain (quorum
-/// of the active nodes, aggregate BLS signature over the attestation message, hash to G2 included)
-/// and records the batch. It can then check a KZG opening of any blob of a recorded batch through
-/// the EIP-4844 point-evaluation precompile.
+/// registered storage nodes instead of the data. The inbox checks that the root commits to the
+/// count and size, that the certificate's reference block is recent, that its signers hold the
+/// quorum of the stake active at that block (the registry's checkpoint) and the aggregate BLS
+/// signature (hash to G2 included), then records the batch. It can then check a KZG opening of any
+/// blob of a recorded batch through the EIP-4844 point-evaluation precompile.
 contract CellarInbox is BLSVerifier {
     using BLS for BLS.G1;
 
     address internal constant POINT_EVALUATION = address(0x0a);
     /// The most blobs a batch may span (a membership proof is then at most 10 hashes).
     uint256 public constant MAX_BLOBS = 1024;
-    bytes16 internal constant ATTEST_TAG = "CELLAR-ATTEST-v1";
+    bytes16 internal constant ATTEST_TAG = "CELLAR-ATTEST-v2";
 
     CellarRegistry public immutable registry;
-    /// A certificate needs signers * quorumDenominator >= activeNodes * quorumNumerator.
+    /// A certificate needs signedStake * quorumDenominator >= snapshotStake * quorumNumerator.
     uint256 public immutable quorumNumerator;
     uint256 public immutable quorumDenominator;
+    /// A certificate's reference block must be at most this many blocks old when it is posted.
+    uint256 public immutable referenceWindow;
 
     struct Batch {
-        uint64 blobCount;
+        uint16 blobCount;
         uint64 size;
         uint64 blockNumber;
-        uint32 signers;
+        uint64 referenceBlock;
+        uint16 signers;
+    }
+
+    /// A certificate as `postBatch` takes it. `signerBitmap`: bit i set when registry node i signed;
+    /// `signature`: the aggregate as a 192-byte uncompressed G2 point; `nonSignerKeys`: the
+    /// 96-byte keys of the snapshot's nodes that did not sign, in index order; `checkpointHint`:
+    /// the registry checkpoint of `referenceBlock` (`registry.checkpointAt`).
+    struct Certificate {
+        uint256 referenceBlock;
+        uint256 checkpointHint;
+        uint256 signerBitmap;
+        bytes signature;
+        bytes nonSignerKeys;
     }
 
     mapping(bytes32 => Batch) private _batches;
 
-    event BatchPosted(bytes32 indexed root, uint256 blobCount, uint256 size, bytes signerBitmap, address indexed poster);
+    event BatchPosted(
+        bytes32 indexed root,
+        uint256 blobCount,
+        uint256 size,
+        uint256 referenceBlock,
+        uint256 signerBitmap,
+        address indexed poster
+    );
 
     error InvalidQuorum();
+    error InvalidWindow(uint256 window, uint256 unbondingBlocks);
     error BatchAlreadyRecorded(bytes32 root);
     error InvalidBlobCount(uint256 blobCount);
     error InvalidSize(uint256 size);
-    error InvalidBitmap();
-    error UnknownSigner(uint256 index);
-    error QuorumNotReached(uint256 signers, uint256 required);
+    error RootMismatch(bytes32 root, bytes32 committed);
+    error FutureReference(uint256 referenceBlock);
+    error CertificateExpired(uint256 referenceBlock, uint256 oldestAccepted);
+    error QuorumNotReached(uint256 signedStake, uint256 requiredStake);
     error MalformedSignature();
     error InvalidSignature();
     error UnknownBatch(bytes32 root);
@@ -50,96 +75,96 @@ contract CellarInbox is BLSVerifier {
     error NotInBatch();
     error InvalidOpening();
 
-    constructor(CellarRegistry registry_, uint256 quorumNumerator_, uint256 quorumDenominator_) {
+    constructor(CellarRegistry registry_, uint256 quorumNumerator_, uint256 quorumDenominator_, uint256 window_) {
         if (quorumNumerator_ == 0 || quorumDenominator_ == 0 || quorumNumerator_ > quorumDenominator_) {
             revert InvalidQuorum();
         }
+        // A node that left cannot have withdrawn (nor its slot been reused) while a certificate
+        // naming a snapshot it was in can still be posted.
+        uint256 unbonding = registry_.unbondingBlocks();
+        if (window_ == 0 || window_ > unbonding) revert InvalidWindow(window_, unbonding);
         registry = registry_;
         quorumNumerator = quorumNumerator_;
         quorumDenominator = quorumDenominator_;
+        referenceWindow = window_;
     }
 
-    /// The 32 bytes every node signs for `root`:
-    /// sha256("CELLAR-ATTEST-v1" || uint256 chainId || inbox address || root).
-    function attestationMessage(bytes32 root) public view returns (bytes32) {
-        return sha256(abi.encodePacked(ATTEST_TAG, block.chainid, address(this), root));
+    /// The 32 bytes every node signs for `root` at `referenceBlock`: sha256("CELLAR-ATTEST-v2" ||
+    /// uint256 chainId || inbox address || root || uint256 referenceBlock).
+    function attestationMessage(bytes32 root, uint256 referenceBlock) public view returns (bytes32) {
+        return sha256(abi.encodePacked(ATTEST_TAG, block.chainid, address(this), root, referenceBlock));
     }
 
-    /// Signers needed with the current active set.
-    function quorumSize() public view returns (uint256) {
-        (,, uint256 count,) = registry.signingState();
-        return _quorumOf(count);
+    /// The stake a certificate made at `referenceBlock` needs.
+    function requiredStake(uint256 referenceBlock) external view returns (uint256) {
+        (,, uint256 stake) = registry.checkpointAt(referenceBlock);
+        return _quorumOf(stake);
     }
 
-    /// Records a certified batch. `signerBitmap`: bit i (byte i >> 3, mask 1 << (i & 7)) set when
-    /// registry node i signed; `aggregateSignature`: the signers' aggregate BLS signature as a
-    /// 192-byte uncompressed G2 point.
+    /// Records a certified batch: `root` must be keccak256(abi.encode(blobsRoot, blobCount, size)).
     function postBatch(
         bytes32 root,
+        bytes32 blobsRoot,
         uint256 blobCount,
         uint256 size,
-        bytes calldata signerBitmap,
-        bytes calldata aggregateSignature
+        Certificate calldata certificate
     ) external {
         if (_batches[root].blockNumber != 0) revert BatchAlreadyRecorded(root);
         if (blobCount == 0 || blobCount > MAX_BLOBS) revert InvalidBlobCount(blobCount);
         if (size > type(uint64).max) revert InvalidSize(size);
-        if (signerBitmap.length == 0 || signerBitmap.length > 32) revert InvalidBitmap();
-
-        uint256 signers;
-        for (uint256 k = 0; k < signerBitmap.length; k++) {
-            signers |= uint256(uint8(signerBitmap[k])) << (8 * k);
+        bytes32 committed = keccak256(abi.encode(blobsRoot, blobCount, size));
+        if (committed != root) revert RootMismatch(root, committed);
+        uint256 ref = certificate.referenceBlock;
+        if (ref >= block.number) revert FutureReference(ref);
+        if (block.number - ref > referenceWindow) {
+            revert CertificateExpired(ref, block.number - referenceWindow);
         }
-        (BLS.G1 memory aggregate, uint256 active, uint256 activeCount,) = registry.signingState();
-        uint256 stray = signers & ~active;
-        if (stray != 0) revert UnknownSigner(_lowestBit(stray));
-        uint256 signerCount = _popcount(signers);
-        uint256 required = _quorumOf(activeCount);
-        if (signerCount < required) revert QuorumNotReached(signerCount, required);
 
-        // The signers' key: the active sum minus the active nodes that did not sign.
-        uint256 absent = active & ~signers;
-        for (uint256 i = 0; absent != 0; i++) {
-            if (absent & 1 != 0) aggregate = aggregate.add(registry.publicKeyOf(i).negate());
-            absent >>= 1;
+        (BLS.G1 memory aggregate, uint256 signedStake, uint256 snapshotStake) = registry.signersAt(
+            ref, certificate.checkpointHint, certificate.signerBitmap, certificate.nonSignerKeys
+        );
+        if (signedStake * quorumDenominator < snapshotStake * quorumNumerator || signedStake == 0) {
+            revert QuorumNotReached(signedStake, _quorumOf(snapshotStake));
         }
         // Unreachable for keys with a proof of possession; refused rather than trusted.
         if (aggregate.isInfinity()) revert InvalidSignature();
 
-        bytes memory signature;
-        try this.parseSignature(aggregateSignature) returns (bytes memory parsed) {
-            signature = parsed;
-        } catch {
-            revert MalformedSignature();
-        }
-        try this.checkPairing(aggregate, abi.encodePacked(attestationMessage(root)), signature) returns (bool ok) {
-            if (!ok) revert InvalidSignature();
-        } catch {
-            revert MalformedSignature();
-        }
+        // Inline rather than through try/catch self-calls: a malformed point is refused by the
+        // flag check or makes the pairing precompile fail, both MalformedSignature.
+        bytes calldata raw = certificate.signature;
+        if (raw.length != 192 || uint8(raw[0]) & 0xe0 != 0) revert MalformedSignature();
+        (bool success, bool valid) = BLS.tryVerify(
+            aggregate, BLS.hashToG2(abi.encodePacked(attestationMessage(root, ref))), BLS.parseG2(raw)
+        );
+        if (!success) revert MalformedSignature();
+        if (!valid) revert InvalidSignature();
 
+        uint256 signers;
+        for (uint256 b = certificate.signerBitmap; b != 0; b &= b - 1) signers++;
         _batches[root] = Batch({
-            blobCount: uint64(blobCount),
+            blobCount: uint16(blobCount),
             size: uint64(size),
             blockNumber: uint64(block.number),
-            signers: uint32(signerCount)
+            referenceBlock: uint64(ref),
+            signers: uint16(signers)
         });
-        emit BatchPosted(root, blobCount, size, signerBitmap, msg.sender);
+        emit BatchPosted(root, blobCount, size, ref, certificate.signerBitmap, msg.sender);
     }
 
     function isRecorded(bytes32 root) external view returns (bool) {
         return _batches[root].blockNumber != 0;
     }
 
-    /// A recorded batch's blob count, size, the block that recorded it and how many nodes signed.
+    /// A recorded batch's blob count, size, the block that recorded it, its certificate's
+    /// reference block and how many nodes signed.
     function batchOf(bytes32 root)
         external
         view
-        returns (uint256 blobCount, uint256 size, uint256 blockNumber, uint256 signers)
+        returns (uint256 blobCount, uint256 size, uint256 blockNumber, uint256 referenceBlock, uint256 signers)
     {
         Batch memory b = _batches[root];
         if (b.blockNumber == 0) revert UnknownBatch(root);
-        return (b.blobCount, b.size, b.blockNumber, b.signers);
+        return (b.blobCount, b.size, b.blockNumber, b.referenceBlock, b.signers);
     }
 
     /// Checks that blob `blobIndex` of the recorded batch `root` has KZG commitment `commitment`
@@ -178,22 +203,7 @@ contract CellarInbox is BLSVerifier {
         return true;
     }
 
-    function _quorumOf(uint256 count) private view returns (uint256) {
-        uint256 q = (count * quorumNumerator + quorumDenominator - 1) / quorumDenominator;
-        return q == 0 ? 1 : q;
-    }
-
-    function _popcount(uint256 x) private pure returns (uint256 n) {
-        while (x != 0) {
-            x &= x - 1;
-            n++;
-        }
-    }
-
-    function _lowestBit(uint256 x) private pure returns (uint256 i) {
-        while (x & 1 == 0) {
-            x >>= 1;
-            i++;
-        }
+    function _quorumOf(uint256 stake) private view returns (uint256) {
+        return (stake * quorumNumerator + quorumDenominator - 1) / quorumDenominator;
     }
 }

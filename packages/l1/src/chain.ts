@@ -83,21 +83,29 @@ const format = (name: string, args: readonly unknown[] = []) =>
 export function revertReason(err: unknown): string | null {
   if (!(err instanceof BaseError)) return null;
   const revert = err.walk((e) => e instanceof ContractFunctionRevertedError);
-  if (revert instanceof ContractFunctionRevertedError)
+  if (revert instanceof ContractFunctionRevertedError) {
+    // An error the called contract passed up from the other one (the registry's, inside a
+    // `postBatch`) is not in the called contract's ABI: decode it with both.
+    if (!revert.data && revert.raw) return decodeBoth(revert.raw);
     return format(revert.data?.errorName ?? revert.reason ?? "unknown", revert.data?.args);
+  }
   // A revert outside a contract call (a deployment's constructor): decode the raw error data.
   const raw = err.walk((e) => typeof (e as { data?: unknown }).data === "string");
   const data = (raw as { data?: string } | null)?.data;
   if (raw instanceof ExecutionRevertedError || (typeof data === "string" && /^0x[0-9a-f]{8}/i.test(data))) {
     if (typeof data !== "string") return "reverted()";
-    try {
-      const decoded = decodeErrorResult({ abi: [...cellarRegistryAbi, ...cellarInboxAbi], data: data as Hex });
-      return format(decoded.errorName, decoded.args);
-    } catch {
-      return `reverted(${data.slice(0, 10)})`;
-    }
+    return decodeBoth(data as Hex);
   }
   return null;
+}
+
+function decodeBoth(data: Hex): string {
+  try {
+    const decoded = decodeErrorResult({ abi: [...cellarRegistryAbi, ...cellarInboxAbi], data });
+    return format(decoded.errorName, decoded.args);
+  } catch {
+    return `reverted(${data.slice(0, 10)})`;
+  }
 }
 
 /** Runs an RPC call, mapping transport failures to CELLAR_ERR_L1_RPC and reverts to CELLAR_ERR_L1_REVERTED. */

@@ -1,9 +1,12 @@
-// The registry and inbox on a real anvil: nodes register with proofs of possession checked on
-// chain, a certificate made by real storage nodes (over HTTP, LMDB, real BLS keys) is recorded
-// after the on-chain BLS check, every forged certificate reverts with its reason, and a KZG opening
-// made by the project's KZG layer verifies through the 0x0a precompile.
+// The registry and inbox on a real anvil: nodes bond stake and register with proofs of possession
+// bound to their operator, chain and registry; a certificate made by real storage nodes (over
+// HTTP, LMDB, real BLS keys) under a registry snapshot is recorded after the on-chain checks
+// (root commitment, reference window, stake quorum, aggregate signature); every forged or
+// replayed certificate and proof reverts with its reason; bonds unbond only after the delay; and
+// a KZG opening made by the project's KZG layer verifies through the 0x0a precompile.
 import { randomBytes } from "node:crypto";
-import { blobProof, frameBatch, packBlobs, versionedHash } from "@cellar/codec";
+import { NodeClient, retrieveBatch } from "@cellar/client";
+import { blobProof, blobsRoot, frameBatch, packBlobs, rootPreimage, versionedHash } from "@cellar/codec";
 import { Disperser } from "@cellar/disperser";
 import { sharedKzg } from "@cellar/kzg";
 import { sharedErasure } from "@cellar/native";
@@ -12,47 +15,79 @@ import {
   buildCertificate,
   type Certificate,
   checkCertificate,
+  custodyTable,
+  DISPERSER_POP_TAG,
   generateSecretKey,
   parseCertificate,
   proofOfPossession,
+  type SecretKey,
   signAttestation,
   signerBitmap,
   signersOf,
 } from "@cellar/protocol";
 import { fromHex, toHex } from "@cellar/utils";
+import { keccak_256 } from "@noble/hashes/sha3";
 import t, { type Test } from "tap";
 import { startCluster, TEST_DISPERSER_KEY } from "../../../test/helpers/cluster.js";
 import {
   type Anvil,
+  bitmapToUint,
   cellarInboxAbi,
   cellarRegistryAbi,
   deployContracts,
+  deregisterDisperser,
   deregisterNode,
   isRecorded,
   L1Error,
+  latestBlock,
+  operatorOf,
   postedBatches,
   publicClient,
+  readDispersers,
   readNodeSet,
+  readParameters,
   readRegistry,
   recordedBatch,
+  registerDisperser,
   registerNode,
+  registrySnapshots,
   revertReason,
   type Settlement,
+  setAllowed,
   settleBatch,
   startAnvil,
+  uintToBitmap,
+  uncompressedPublicKey,
   uncompressedSignature,
   verifyOpeningOnChain,
   watchBatches,
+  withdrawDisperser,
+  withdrawNode,
 } from "../src/index.js";
 
 const kzg = sharedKzg();
 const erasure = sharedErasure();
 const anvil: Anvil = await startAnvil();
 t.teardown(() => anvil.stop());
-const owner = anvil.accounts[0] as Anvil["accounts"][number];
+const account = (i: number) => anvil.accounts[i] as Anvil["accounts"][number];
+const owner = account(0);
 const signer = { rpcUrl: anvil.rpcUrl, privateKey: owner.privateKey };
-const { registry, inbox, chainId } = await deployContracts(signer);
+const stranger = { rpcUrl: anvil.rpcUrl, privateKey: account(1).privateKey };
+const UNBONDING = 40;
+// A bond of 1 wei per node keeps quorum figures readable: QuorumNotReached(3, 4).
+const { registry, inbox, chainId } = await deployContracts({
+  ...signer,
+  minimumStake: 1n,
+  unbondingBlocks: UNBONDING,
+  referenceWindow: 30,
+});
 const domain: AttestationDomain = { chainId, inbox: fromHex(inbox, 20) };
+const snapshots = registrySnapshots({ rpcUrl: anvil.rpcUrl, registry });
+const binding = (operator: Uint8Array, reg = registry, chain = chainId) => ({
+  operator,
+  chainId: chain,
+  registry: fromHex(reg, 20),
+});
 
 /** The revert reason a call failed with (fails the test when it did not revert). */
 async function revertOf(t: Test, work: Promise<unknown>): Promise<string> {
@@ -66,7 +101,29 @@ async function revertOf(t: Test, work: Promise<unknown>): Promise<string> {
   return "";
 }
 
-// Six real storage nodes, registered on chain with their own keys and proofs of possession.
+async function mineBlocks(n: number): Promise<void> {
+  await publicClient(anvil.rpcUrl).request({ method: "anvil_mine" as never, params: [`0x${n.toString(16)}`] as never });
+}
+
+/** A batch root with what it commits to (a random blobs root, one blob of `size` bytes). */
+function fakeBatch(size = 10): { root: Uint8Array; blobsRoot: Uint8Array; blobCount: number; size: number } {
+  const blobs = new Uint8Array(randomBytes(32));
+  return { root: keccak_256(rootPreimage(blobs, 1, size)), blobsRoot: blobs, blobCount: 1, size };
+}
+
+/** A certificate of `root` at `reference` signed by `keys[i]` for each i in `indexes`. */
+function certify(
+  keys: readonly SecretKey[],
+  indexes: number[],
+  root: Uint8Array,
+  reference: bigint,
+  d: AttestationDomain = domain,
+): Certificate {
+  const signatures = new Map(indexes.map((i) => [i, signAttestation(keys[i] as SecretKey, d, root, reference)]));
+  return buildCertificate(root, signatures, 8, reference);
+}
+
+// Six real storage nodes, registered on chain with their own keys and bound proofs of possession.
 const cluster = await startCluster(6, kzg, domain);
 t.teardown(() => cluster.stop());
 const registered: number[] = [];
@@ -77,59 +134,114 @@ for (const node of cluster.nodes) {
 }
 const set = await readNodeSet({ rpcUrl: anvil.rpcUrl, registry });
 for (const node of cluster.nodes) node.setNodes(set);
-const disperser = new Disperser({ key: TEST_DISPERSER_KEY, nodes: set, domain }, { kzg, erasure });
+const disperser = new Disperser({ key: TEST_DISPERSER_KEY, nodes: set, domain, snapshots }, { kzg, erasure });
 t.teardown(() => disperser.close());
 
 const payload = new Uint8Array(randomBytes(200_000));
 const posted = await disperser.post(payload);
 const certificate = parseCertificate(posted.certificate);
 const root = fromHex(posted.root, 32);
-const settlement: Settlement = { root, blobCount: posted.blobs.length, size: posted.size, certificate };
+const leaves = posted.blobs.map((b) => fromHex(b.versionedHash, 32));
+const settlement: Settlement = {
+  root,
+  blobsRoot: blobsRoot(leaves),
+  blobCount: posted.blobs.length,
+  size: posted.size,
+  certificate,
+};
+const keys = cluster.nodes.map((n) => n.identity.secretKey);
 
-t.test("the registry holds every node in order, with the keys the nodes use", async (t) => {
+t.test("the registry holds every node in order, with its key, bond and parameters", async (t) => {
   t.same(registered, [0, 1, 2, 3, 4, 5], "registration answers each node's index");
   t.equal(set.length, 6);
   t.same(
-    set.map((n) => [n.index, toHex(n.publicKey), n.url]),
-    cluster.nodes.map((n, i) => [i, toHex(n.identity.publicKey), n.url]),
+    set.map((n) => [n.index, toHex(n.publicKey), n.url, n.stake]),
+    cluster.nodes.map((n, i) => [i, toHex(n.identity.publicKey), n.url, 1n]),
   );
   t.same(
     set.map((n) => toHex(n.nodeId)),
     cluster.nodes.map((n) => toHex(n.identity.nodeId)),
     "the node id the contract derives is the node's own",
   );
+  t.same(await readParameters({ rpcUrl: anvil.rpcUrl, registry, inbox }), {
+    minimumStake: 1n,
+    unbondingBlocks: BigInt(UNBONDING),
+    permissioned: false,
+    referenceWindow: 30n,
+  });
+  t.same(toHex(operatorOf(owner.privateKey)), owner.address.toLowerCase());
+  t.throws(() => operatorOf("0x12"), { code: "CELLAR_ERR_L1_INVALID_INPUT" });
+  t.same(uintToBitmap(bitmapToUint(signerBitmap([0, 9, 255], 256))), signerBitmap([0, 9, 255], 256));
+  t.throws(() => bitmapToUint(new Uint8Array(33)), { code: "CELLAR_ERR_L1_INVALID_INPUT" });
 });
 
-t.test("registration refuses rogue, infinity, malformed, repeated keys and bad URLs", async (t) => {
-  const rogue = generateSecretKey(randomBytes(32));
+t.test("registration refuses sybils without stake, rogue and replayed proofs, bad keys and URLs", async (t) => {
+  const fresh = generateSecretKey(randomBytes(32));
+  const url = "http://127.0.0.1:1";
+  t.match(
+    await revertOf(t, registerNode({ ...signer, registry, url, secretKey: fresh, stake: 0n })),
+    /^StakeTooLow\(0, 1\)/,
+    "no bond, no slot",
+  );
   // A key registered with a proof of possession made by another key: a rogue-key attempt.
+  const other = generateSecretKey(randomBytes(32));
+  const mine = binding(operatorOf(owner.privateKey));
   t.match(
     await revertOf(
       t,
       registerNode({
         ...signer,
         registry,
-        url: "http://127.0.0.1:1",
-        publicKey: rogue.toPublicKey().toBytes(),
-        proofOfPossession: proofOfPossession(generateSecretKey(randomBytes(32))),
+        url,
+        publicKey: fresh.toPublicKey().toBytes(),
+        proofOfPossession: proofOfPossession(other, mine),
       }),
     ),
     /^InvalidProofOfPossession/,
+    "a rogue key",
+  );
+  // The honest operator's proof, as its node publishes it, replayed by a squatter first.
+  const honest = proofOfPossession(fresh, binding(operatorOf(account(2).privateKey)));
+  const squat = { ...stranger, registry, url, publicKey: fresh.toPublicKey().toBytes() };
+  t.match(
+    await revertOf(t, registerNode({ ...squat, proofOfPossession: honest })),
+    /^InvalidProofOfPossession/,
+    "a proof made for another operator",
+  );
+  const mineForStranger = binding(operatorOf(account(1).privateKey));
+  t.match(
+    await revertOf(
+      t,
+      registerNode({ ...squat, proofOfPossession: proofOfPossession(fresh, { ...mineForStranger, chainId: 1n }) }),
+    ),
+    /^InvalidProofOfPossession/,
+    "a proof made for another chain",
   );
   t.match(
     await revertOf(
       t,
       registerNode({
-        ...signer,
-        registry,
-        url: "http://127.0.0.1:1",
-        secretKey: cluster.nodes[0]?.identity.secretKey as never,
+        ...squat,
+        proofOfPossession: proofOfPossession(fresh, { ...mineForStranger, registry: new Uint8Array(20).fill(9) }),
       }),
     ),
+    /^InvalidProofOfPossession/,
+    "a proof made for another registry",
+  );
+  t.match(
+    await revertOf(
+      t,
+      registerNode({ ...squat, proofOfPossession: proofOfPossession(fresh, mineForStranger, DISPERSER_POP_TAG) }),
+    ),
+    /^InvalidProofOfPossession/,
+    "a disperser's proof for a node",
+  );
+  t.match(
+    await revertOf(t, registerNode({ ...signer, registry, url, secretKey: keys[0] as SecretKey })),
     /^KeyAlreadyRegistered/,
   );
   t.match(
-    await revertOf(t, registerNode({ ...signer, registry, url: "ftp://nowhere", secretKey: rogue })),
+    await revertOf(t, registerNode({ ...signer, registry, url: "ftp://nowhere", secretKey: fresh })),
     /^InvalidUrl/,
   );
   // Raw calls for encodings the TypeScript side would never produce.
@@ -141,7 +253,8 @@ t.test("registration refuses rogue, infinity, malformed, repeated keys and bad U
         address: registry,
         abi: cellarRegistryAbi,
         functionName: "register",
-        args: [toHex(key), "http://127.0.0.1:1", pop],
+        args: [toHex(key), url, pop],
+        value: 1n,
         account: owner.address,
       });
       return "accepted";
@@ -153,33 +266,68 @@ t.test("registration refuses rogue, infinity, malformed, repeated keys and bad U
   infinity[0] = 0x40;
   t.match(await raw(infinity), /^InfinityKey/, "the infinity flag");
   t.match(await raw(new Uint8Array(96)), /^InfinityKey/, "all zeros");
-  const offCurve = rogue.toPublicKey().toBytes(false);
+  const offCurve = fresh.toPublicKey().toBytes(false);
   offCurve[95] = (offCurve[95] as number) ^ 1;
   t.match(await raw(offCurve), /^MalformedKey/, "a point off the curve");
   t.match(await raw(new Uint8Array(95)), /^MalformedKey/, "95 bytes");
-  t.match(await raw(rogue.toPublicKey().toBytes(true)), /^MalformedKey/, "a compressed key");
+  t.match(await raw(fresh.toPublicKey().toBytes(true)), /^MalformedKey/, "a compressed key");
+  t.match(await raw(new Uint8Array(192)), /^MalformedKey/, "a wrong length");
   t.equal((await readRegistry({ rpcUrl: anvil.rpcUrl, registry })).length, 6, "nothing was registered");
+  // The honest operator still registers its key with its own proof.
+  const ok = await registerNode({
+    rpcUrl: anvil.rpcUrl,
+    privateKey: account(2).privateKey,
+    registry,
+    url,
+    publicKey: fresh.toPublicKey().toBytes(),
+    proofOfPossession: honest,
+  });
+  t.equal(ok.index, 6, "the real operator is not locked out");
+  await deregisterNode({ rpcUrl: anvil.rpcUrl, privateKey: account(2).privateKey, registry, index: 6 });
 });
 
-t.test("a certificate made by real storage nodes is recorded after the on-chain BLS check", async (t) => {
-  t.equal(checkCertificate(certificate, set, domain), null, "the certificate holds off chain");
+t.test("a certificate made by real storage nodes is recorded after the on-chain checks", async (t) => {
+  const atReference = await readNodeSet({ rpcUrl: anvil.rpcUrl, registry, reference: certificate.reference });
+  t.equal(checkCertificate(certificate, atReference, domain), null, "the certificate holds off chain");
+  t.ok(certificate.reference > 0n, `made under reference block ${certificate.reference}`);
   t.equal(await isRecorded({ rpcUrl: anvil.rpcUrl, inbox, root }), false);
   const seen: Uint8Array[] = [];
   const stop = watchBatches({ rpcUrl: anvil.rpcUrl, inbox, pollingIntervalMs: 100 }, (b) => seen.push(b.root));
+  // The wrong count or size is refused (the root commits to both); the right call still records.
+  t.match(
+    await revertOf(t, settleBatch({ ...signer, inbox, ...settlement, size: settlement.size + 1 })),
+    /^RootMismatch/,
+    "a size that is not the root's",
+  );
+  t.match(
+    await revertOf(t, settleBatch({ ...signer, inbox, ...settlement, blobCount: settlement.blobCount + 1 })),
+    /^RootMismatch/,
+    "a blob count that is not the root's",
+  );
   const mined = await settleBatch({ ...signer, inbox, ...settlement });
-  t.ok(mined.blockNumber > 0n);
   t.ok(mined.gasUsed > 100_000n && mined.gasUsed < 1_000_000n, `postBatch used ${mined.gasUsed} gas`);
   t.equal(await isRecorded({ rpcUrl: anvil.rpcUrl, inbox, root }), true);
   t.same(await recordedBatch({ rpcUrl: anvil.rpcUrl, inbox, root }), {
     blobCount: posted.blobs.length,
     size: posted.size,
     blockNumber: mined.blockNumber,
+    reference: certificate.reference,
     signers: signersOf(certificate.signerBitmap).length,
   });
+  t.equal(await recordedBatch({ rpcUrl: anvil.rpcUrl, inbox, root: new Uint8Array(32) }), null);
   const events = await postedBatches({ rpcUrl: anvil.rpcUrl, inbox });
   t.same(
-    events.map((e) => [toHex(e.root), e.blobCount, e.size, toHex(e.signerBitmap), e.txHash]),
-    [[toHex(root), posted.blobs.length, posted.size, toHex(certificate.signerBitmap), mined.txHash]],
+    events.map((e) => [toHex(e.root), e.blobCount, e.size, e.reference, signersOf(e.signerBitmap), e.txHash]),
+    [
+      [
+        toHex(root),
+        posted.blobs.length,
+        posted.size,
+        certificate.reference,
+        signersOf(certificate.signerBitmap),
+        mined.txHash,
+      ],
+    ],
   );
   for (let i = 0; i < 50 && seen.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
   stop();
@@ -187,20 +335,24 @@ t.test("a certificate made by real storage nodes is recorded after the on-chain 
   t.match(await revertOf(t, settleBatch({ ...signer, inbox, ...settlement })), /^BatchAlreadyRecorded/);
 });
 
-t.test("forged certificates revert with their reason", async (t) => {
-  const keys = cluster.nodes.map((n) => n.identity.secretKey);
-  const fresh = new Uint8Array(randomBytes(32));
-  const sign = (indexes: number[], d: AttestationDomain = domain, r: Uint8Array = fresh): Certificate =>
-    buildCertificate(r, new Map(indexes.map((i) => [i, signAttestation(keys[i] as never, d, r)])), 6);
-  const post = (c: Certificate, r: Uint8Array = fresh) =>
-    revertOf(t, settleBatch({ ...signer, inbox, root: r, blobCount: 1, size: 10, certificate: c }));
+t.test("forged, expired and replayed certificates revert with their reason", async (t) => {
+  const batch = fakeBatch();
+  const reference = await latestBlock(signer);
+  const sign = (indexes: number[], d: AttestationDomain = domain, r: Uint8Array = batch.root, ref = reference) =>
+    certify(keys, indexes, r, ref, d);
+  const post = (c: Certificate, target = inbox) =>
+    revertOf(t, settleBatch({ ...signer, inbox: target, ...batch, certificate: c }));
 
   const good = sign([0, 1, 2, 3]);
-  const otherRoot = new Uint8Array(randomBytes(32));
   t.match(
-    await post({ ...sign([0, 1, 2, 3], domain, otherRoot), root: fresh }),
+    await post({ ...sign([0, 1, 2, 3], domain, new Uint8Array(32).fill(1)), root: batch.root }),
     /^InvalidSignature/,
     "a signature over another root",
+  );
+  t.match(
+    await post({ ...good, reference: reference - 1n }),
+    /^InvalidSignature/,
+    "the signature of another reference",
   );
   const flippedOn = Uint8Array.from(good.signerBitmap);
   flippedOn[0] = (flippedOn[0] as number) | (1 << 4);
@@ -220,47 +372,164 @@ t.test("forged certificates revert with their reason", async (t) => {
     /^InvalidSignature/,
     "a certificate for another inbox",
   );
-  // The same certificate, replayed to a second inbox over the same registry.
-  const other = await deployContracts({ ...signer, registry });
+  t.match(await post(sign([0, 1, 2, 3], domain, batch.root, reference + 5n)), /^FutureReference/, "a future reference");
+  const other = await deployContracts({ ...signer, registry, referenceWindow: 2 });
   t.equal(other.registry, registry);
+  t.match(await post(good, other.inbox), /^InvalidSignature/, "replayed to another inbox");
+  // An expired certificate: its reference is more than the window behind the posting block.
+  const otherDomain = { chainId, inbox: fromHex(other.inbox, 20) };
+  const stale = sign([0, 1, 2, 3, 4, 5], otherDomain, batch.root, await latestBlock(signer));
+  await mineBlocks(3);
+  const head = await latestBlock(signer);
+  t.match(checkCertificate(stale, set, otherDomain, { head, window: 2n }) ?? "", /expired/, "refused off chain too");
+  t.match(checkCertificate(stale, set, otherDomain, { head: stale.reference - 1n }) ?? "", /after the latest block/);
+  t.match(await post(stale, other.inbox), /^CertificateExpired/, "an expired certificate");
   t.match(
-    await revertOf(
-      t,
-      settleBatch({ ...signer, inbox: other.inbox, root: fresh, blobCount: 1, size: 10, certificate: good }),
-    ),
-    /^InvalidSignature/,
-    "replayed to another inbox",
+    await revertOf(t, deployContracts({ ...signer, registry, referenceWindow: UNBONDING + 1 })),
+    /InvalidWindow/,
+    "a window longer than the unbonding delay",
   );
-  // Signature bytes the TypeScript side would refuse before sending, sent raw.
-  const raw = async (signature: Uint8Array) => {
+
+  // Calldata the TypeScript side would never send, sent raw.
+  const [hint] = await publicClient(anvil.rpcUrl).readContract({
+    address: registry,
+    abi: cellarRegistryAbi,
+    functionName: "checkpointAt",
+    args: [reference],
+  });
+  const nonSigners = set.filter((n) => ![0, 1, 2, 3].includes(n.index));
+  const keysOf = (nodes: typeof set) => toHex(Buffer.concat(nodes.map((n) => uncompressedPublicKey(n.publicKey))));
+  const raw = async (
+    overrides: Partial<{ signature: Uint8Array; nonSignerKeys: `0x${string}`; checkpointHint: bigint }>,
+  ) => {
     try {
       await publicClient(anvil.rpcUrl).simulateContract({
         address: inbox,
         abi: cellarInboxAbi,
         functionName: "postBatch",
-        args: [toHex(fresh), 1n, 10n, toHex(good.signerBitmap), toHex(signature)],
+        args: [
+          toHex(batch.root),
+          toHex(batch.blobsRoot),
+          1n,
+          BigInt(batch.size),
+          {
+            referenceBlock: reference,
+            checkpointHint: overrides.checkpointHint ?? hint,
+            signerBitmap: bitmapToUint(good.signerBitmap),
+            signature: toHex(overrides.signature ?? uncompressedSignature(good.signature)),
+            nonSignerKeys: overrides.nonSignerKeys ?? keysOf(nonSigners),
+          },
+        ],
         account: owner.address,
+        blockTag: "pending",
       });
       return "accepted";
     } catch (err) {
       return revertReason(err) ?? "no reason";
     }
   };
+  t.equal(await raw({}), "accepted", "the honest call, raw");
   const offCurve = uncompressedSignature(good.signature);
   offCurve[191] = (offCurve[191] as number) ^ 1;
-  t.match(await raw(offCurve), /^MalformedSignature/, "a signature off the curve");
-  t.match(await raw(good.signature), /^MalformedSignature/, "a compressed signature");
+  t.match(await raw({ signature: offCurve }), /^MalformedSignature/, "a signature off the curve");
+  t.match(await raw({ signature: good.signature }), /^MalformedSignature/, "a compressed signature");
   const infinity = new Uint8Array(192);
   infinity[0] = 0x40;
-  t.match(await raw(infinity), /^MalformedSignature/, "the infinity signature");
-  t.equal(await isRecorded({ rpcUrl: anvil.rpcUrl, inbox, root: fresh }), false, "nothing forged was recorded");
-  await settleBatch({ ...signer, inbox, root: fresh, blobCount: 1, size: 10, certificate: good });
-  t.equal(await isRecorded({ rpcUrl: anvil.rpcUrl, inbox, root: fresh }), true, "the honest one is");
+  t.match(await raw({ signature: infinity }), /^MalformedSignature/, "the infinity signature");
+  t.match(
+    await raw({ nonSignerKeys: keysOf([set[0], set[5]] as typeof set) }),
+    /^NonSignerKeyMismatch\(4\)/,
+    "a signer's key passed as a non-signer's",
+  );
+  t.match(await raw({ nonSignerKeys: keysOf(nonSigners.slice(1)) }), /^NonSignerKeysLength/, "a key missing");
+  t.match(await raw({ checkpointHint: hint + 100n }), /^BadCheckpointHint/, "a hint past the end");
+  t.match(await raw({ checkpointHint: 0n }), /^BadCheckpointHint/, "a checkpoint superseded before the reference");
+  t.equal(await isRecorded({ rpcUrl: anvil.rpcUrl, inbox, root: batch.root }), false, "nothing forged was recorded");
+  await settleBatch({ ...signer, inbox, ...batch, certificate: good });
+  t.equal(await isRecorded({ rpcUrl: anvil.rpcUrl, inbox, root: batch.root }), true, "the honest one is");
+});
+
+t.test("quorum is by stake: one big node against many small ones", async (t) => {
+  const weighted = await deployContracts({ ...signer, minimumStake: 1n, unbondingBlocks: 10, referenceWindow: 10 });
+  const d = { chainId, inbox: fromHex(weighted.inbox, 20) };
+  const big = generateSecretKey(randomBytes(32));
+  const small = Array.from({ length: 5 }, () => generateSecretKey(randomBytes(32)));
+  await registerNode({ ...signer, registry: weighted.registry, url: "http://127.0.0.1:2", secretKey: big, stake: 10n });
+  for (const k of small)
+    await registerNode({ ...signer, registry: weighted.registry, url: "http://127.0.0.1:3", secretKey: k });
+  const all = [big, ...small];
+  const reference = await latestBlock(signer);
+  const nodes = await readNodeSet({ rpcUrl: anvil.rpcUrl, registry: weighted.registry, reference });
+  t.same(
+    nodes.map((n) => n.stake),
+    [10n, 1n, 1n, 1n, 1n, 1n],
+  );
+  const post = (indexes: number[]) => {
+    const batch = fakeBatch();
+    const c = certify(all, indexes, batch.root, reference, d);
+    return { c, run: () => settleBatch({ ...signer, inbox: weighted.inbox, ...batch, certificate: c }) };
+  };
+  // Five of six nodes, but only 5 of 15 staked wei: no quorum, on chain and off.
+  const many = post([1, 2, 3, 4, 5]);
+  t.match(await revertOf(t, many.run()), /^QuorumNotReached\(5, 10\)/, "many small nodes are not enough");
+  t.match(checkCertificate(many.c, nodes, d, { replication: 2 }) ?? "", /hold 5 of the stake, quorum is 10/);
+  // The big node alone holds 10 of 15 = two thirds.
+  const one = post([0]);
+  t.equal((await one.run()).blockNumber > 0n, true, "one big node meets the quorum");
+  const bigAndOne = post([0, 1]);
+  await bigAndOne.run();
+  t.pass("and with a small one too");
+});
+
+t.test("a certificate made before a node joined is judged, and its custody found, by its snapshot", async (t) => {
+  const batchPayload = new Uint8Array(randomBytes(50_000));
+  const before = await disperser.post(batchPayload);
+  const cert = parseCertificate(before.certificate);
+  const snapshot = await readNodeSet({ rpcUrl: anvil.rpcUrl, registry, reference: cert.reference });
+  // Two nodes join after the certificate was made; they hold nothing of this batch.
+  for (let i = 0; i < 2; i++)
+    await registerNode({
+      ...signer,
+      registry,
+      url: `http://127.0.0.1:${2 + i}`,
+      secretKey: generateSecretKey(randomBytes(32)),
+    });
+  const now = await readNodeSet({ rpcUrl: anvil.rpcUrl, registry });
+  t.equal(now.length, snapshot.length + 2, "the current set is larger");
+  const later = await snapshots.nodesAt(cert.reference);
+  t.same(
+    later.map((n) => n.index),
+    snapshot.map((n) => n.index),
+    "the snapshot never changes",
+  );
+  t.not(
+    JSON.stringify(custodyTable(now).map((h) => h.map((n) => n.index))),
+    JSON.stringify(custodyTable(snapshot).map((h) => h.map((n) => n.index))),
+    "custody under the current set differs",
+  );
+  const client = new NodeClient({ timeoutMs: 5000, attempts: 1 });
+  t.teardown(() => client.close());
+  const got = await retrieveBatch(fromHex(before.root, 32), { nodes: snapshot, client, kzg, erasure });
+  t.same(Buffer.from(got.payload), Buffer.from(batchPayload), "the snapshot's custody finds every column");
+  t.same(
+    Buffer.from(await disperser.data(fromHex(before.root, 32))),
+    Buffer.from(batchPayload),
+    "so does the disperser",
+  );
+  const mined = await settleBatch({
+    ...signer,
+    inbox,
+    root: fromHex(before.root, 32),
+    blobsRoot: blobsRoot(before.blobs.map((b) => fromHex(b.versionedHash, 32))),
+    blobCount: before.blobs.length,
+    size: before.size,
+    certificate: cert,
+  });
+  t.ok(mined.blockNumber > 0n, "the inbox judges it against the snapshot of its reference");
 });
 
 t.test("a KZG opening of a recorded batch's blob verifies through 0x0a; a wrong one reverts", async (t) => {
   const blobs = packBlobs(frameBatch(payload));
-  const leaves = posted.blobs.map((b) => fromHex(b.versionedHash, 32));
   t.ok(blobs.length >= 2, "the batch spans several blobs");
   for (const blobIndex of [0, blobs.length - 1]) {
     const blob = blobs[blobIndex] as Uint8Array;
@@ -306,57 +575,173 @@ t.test("a KZG opening of a recorded batch's blob verifies through 0x0a; a wrong 
   );
 });
 
-t.test("a node that leaves keeps its index; its bit no longer counts", async (t) => {
+t.test("a node that leaves keeps its index, never counts again, and unbonds only after the delay", async (t) => {
   const left = 5;
   await deregisterNode({ ...signer, registry, index: left });
   const now = await readNodeSet({ rpcUrl: anvil.rpcUrl, registry });
-  t.same(
-    now.map((n) => n.index),
-    [0, 1, 2, 3, 4],
+  t.notOk(
+    now.some((n) => n.index === left),
+    "out of the active set",
   );
   const slots = await readRegistry({ rpcUrl: anvil.rpcUrl, registry });
-  t.same(
-    slots.map((s) => s.active),
-    [true, true, true, true, true, false],
-  );
-  const keys = cluster.nodes.map((n) => n.identity.secretKey);
-  const r = new Uint8Array(randomBytes(32));
-  const cert = (indexes: number[]) =>
-    buildCertificate(r, new Map(indexes.map((i) => [i, signAttestation(keys[i] as never, domain, r)])), 6);
-  const post = (c: Certificate) => settleBatch({ ...signer, inbox, root: r, blobCount: 1, size: 1, certificate: c });
-  t.match(await revertOf(t, post(cert([1, 2, 3, 5]))), /^UnknownSigner\(5\)/, "the leaver's bit");
-  t.match(await revertOf(t, post(cert([1, 2, 3]))), /^QuorumNotReached\(3, 4\)/, "quorum of five active is four");
-  t.match(
-    await revertOf(t, deregisterNode({ ...signer, registry, index: left })),
-    /^NodeNotActive\(5\)/,
-    "leaving twice",
-  );
-  const stranger = { rpcUrl: anvil.rpcUrl, privateKey: (anvil.accounts[1] as Anvil["accounts"][number]).privateKey };
+  t.equal(slots[left]?.active, false);
+  t.ok((slots[left]?.leftBlock ?? 0n) > 0n);
+  const batch = fakeBatch();
+  const reference = await latestBlock(signer);
+  const post = (indexes: number[]) =>
+    settleBatch({ ...signer, inbox, ...batch, certificate: certify(keys, indexes, batch.root, reference) });
+  t.match(await revertOf(t, post([1, 2, 3, 5])), /^UnknownSigner\(5\)/, "the leaver's bit");
+  t.match(await revertOf(t, deregisterNode({ ...signer, registry, index: left })), /^NodeNotActive\(5\)/);
   t.match(await revertOf(t, deregisterNode({ ...stranger, registry, index: 0 })), /^NotOperator\(0, /);
-  const mined = await post(cert([0, 2, 3, 4]));
-  t.ok(mined.blockNumber > 0n, "four of the five active nodes certify (the non-signer's key is subtracted)");
+  // Unbonding: not before the delay, then once.
+  t.match(await revertOf(t, withdrawNode({ ...signer, registry, index: left })), /^StillUnbonding\(5, /);
+  t.match(await revertOf(t, withdrawNode({ ...signer, registry, index: 0 })), /^StillActive\(0\)/);
+  t.match(await revertOf(t, withdrawNode({ ...stranger, registry, index: left })), /^NotOperator/);
+  await mineBlocks(UNBONDING - 5);
+  t.match(await revertOf(t, withdrawNode({ ...signer, registry, index: left })), /^StillUnbonding/, "still early");
+  await mineBlocks(10);
+  const client = publicClient(anvil.rpcUrl);
+  const balance = await client.getBalance({ address: owner.address });
+  const paid = await withdrawNode({ ...signer, registry, index: left });
+  t.ok(paid.blockNumber > 0n, "withdrawn after the delay");
+  t.ok((await client.getBalance({ address: owner.address })) < balance, "(the bond of 1 wei is less than the gas)");
+  t.match(await revertOf(t, withdrawNode({ ...signer, registry, index: left })), /^AlreadyWithdrawn\(5\)/);
+  // The withdrawn slot is taken by the next new node.
+  const reused = await registerNode({
+    ...signer,
+    registry,
+    url: "http://127.0.0.1:9",
+    secretKey: generateSecretKey(randomBytes(32)),
+  });
+  t.equal(reused.index, left, "the freed slot is reused");
 });
 
-t.test("an operator changes its node's URL; a quorum above one is refused at deployment", async (t) => {
-  const { publicClient: client, cellarRegistryAbi: abi } = { publicClient, cellarRegistryAbi };
+t.test("a permissioned registry admits only allow-listed operators, with their bond", async (t) => {
+  const committee = await deployContracts({
+    ...signer,
+    minimumStake: 5n,
+    unbondingBlocks: 10,
+    referenceWindow: 10,
+    permissioned: true,
+  });
+  const reg = committee.registry;
+  const key = generateSecretKey(randomBytes(32));
+  const url = "http://127.0.0.1:4";
+  t.match(await revertOf(t, registerNode({ ...stranger, registry: reg, url, secretKey: key })), /^NotAllowed/);
+  t.match(
+    await revertOf(t, setAllowed({ ...stranger, registry: reg, operator: account(1).address, allowed: true })),
+    /^NotOwner/,
+  );
+  await setAllowed({ ...signer, registry: reg, operator: account(1).address, allowed: true });
+  t.match(
+    await revertOf(t, registerNode({ ...stranger, registry: reg, url, secretKey: key, stake: 4n })),
+    /^StakeTooLow\(4, 5\)/,
+    "the allow-list works alongside the bond",
+  );
+  t.equal((await registerNode({ ...stranger, registry: reg, url, secretKey: key })).index, 0);
+});
+
+t.test(
+  "dispersers register a BLS key with a bound proof and a bond; readDispersers lists the active ones",
+  async (t) => {
+    const key = generateSecretKey(randomBytes(32));
+    const first = await registerDisperser({ ...signer, registry, url: "https://disperser.example", secretKey: key });
+    t.equal(first.index, 0);
+    const second = generateSecretKey(randomBytes(32));
+    await registerDisperser({ ...stranger, registry, url: "http://127.0.0.1:7000", secretKey: second, stake: 3n });
+    const listed = await readDispersers({ rpcUrl: anvil.rpcUrl, registry });
+    t.same(
+      listed.map((d) => [d.index, toHex(d.publicKey), d.url, d.operator.toLowerCase(), d.active, d.stake]),
+      [
+        [0, toHex(key.toPublicKey().toBytes()), "https://disperser.example", owner.address.toLowerCase(), true, 1n],
+        [1, toHex(second.toPublicKey().toBytes()), "http://127.0.0.1:7000", account(1).address.toLowerCase(), true, 3n],
+      ],
+    );
+    t.match(
+      await revertOf(t, registerDisperser({ ...signer, registry, url: "http://127.0.0.1:1", secretKey: key })),
+      /^KeyAlreadyRegistered/,
+    );
+    t.match(
+      await revertOf(
+        t,
+        registerDisperser({
+          ...stranger,
+          registry,
+          url: "http://127.0.0.1:1",
+          publicKey: generateSecretKey(randomBytes(32)).toPublicKey().toBytes(),
+          proofOfPossession: proofOfPossession(key, binding(operatorOf(account(1).privateKey))),
+        }),
+      ),
+      /^InvalidProofOfPossession/,
+    );
+    t.match(
+      await revertOf(
+        t,
+        registerDisperser({
+          ...signer,
+          registry,
+          url: "http://127.0.0.1:1",
+          secretKey: generateSecretKey(randomBytes(32)),
+          stake: 0n,
+        }),
+      ),
+      /^StakeTooLow/,
+    );
+    t.match(await revertOf(t, deregisterDisperser({ ...signer, registry, index: 1 })), /^NotOperator/);
+    t.match(await revertOf(t, withdrawDisperser({ ...signer, registry, index: 0 })), /^StillActive\(0\)/);
+    await deregisterDisperser({ ...signer, registry, index: 0 });
+    t.match(await revertOf(t, deregisterDisperser({ ...signer, registry, index: 0 })), /^NodeNotActive\(0\)/);
+    t.same(
+      (await readDispersers({ rpcUrl: anvil.rpcUrl, registry })).map((d) => d.index),
+      [1],
+      "only the active ones",
+    );
+    t.equal((await readDispersers({ rpcUrl: anvil.rpcUrl, registry, all: true })).length, 2);
+    t.match(await revertOf(t, withdrawDisperser({ ...signer, registry, index: 0 })), /^StillUnbonding\(0, /);
+    await mineBlocks(UNBONDING);
+    await withdrawDisperser({ ...signer, registry, index: 0 });
+    t.match(await revertOf(t, withdrawDisperser({ ...signer, registry, index: 0 })), /^AlreadyWithdrawn\(0\)/);
+    t.match(await revertOf(t, deregisterDisperser({ ...signer, registry, index: 7 })), /^UnknownDisperser\(7\)/);
+  },
+);
+
+t.test("an operator changes its node's URL; bad deployments are refused", async (t) => {
   const { createWalletClient, http } = await import("viem");
   const { privateKeyToAccount } = await import("viem/accounts");
   const wallet = createWalletClient({ account: privateKeyToAccount(owner.privateKey), transport: http(anvil.rpcUrl) });
   const hash = await wallet.writeContract({
     address: registry,
-    abi,
+    abi: cellarRegistryAbi,
     functionName: "setUrl",
     args: [1n, "https://node-1.example:7100"],
     chain: null,
   });
-  await client(anvil.rpcUrl).waitForTransactionReceipt({ hash });
+  await publicClient(anvil.rpcUrl).waitForTransactionReceipt({ hash });
   const slots = await readRegistry({ rpcUrl: anvil.rpcUrl, registry });
   t.equal(slots[1]?.url, "https://node-1.example:7100");
   await t.rejects(
-    deployContracts({ ...signer, registry, quorumNumerator: 3, quorumDenominator: 2 }),
+    deployContracts({ ...signer, registry, quorumNumerator: 3, quorumDenominator: 2, referenceWindow: 10 }),
     { code: "CELLAR_ERR_L1_REVERTED", message: /InvalidQuorum\(\)/ },
     "a quorum of 3/2 cannot be met",
   );
+  await t.rejects(deployContracts({ ...signer, minimumStake: 0n }), {
+    code: "CELLAR_ERR_L1_REVERTED",
+    message: /InvalidConfig\(\)/,
+  });
+  await t.rejects(readNodeSet({ rpcUrl: anvil.rpcUrl, registry, reference: 1n }), {
+    code: "CELLAR_ERR_L1_REVERTED",
+    message: /NoSnapshot\(1\)/,
+  });
+  const small = registrySnapshots({ rpcUrl: anvil.rpcUrl, registry, cacheSize: 1 });
+  const head = await small.latest();
+  t.same(
+    (await small.nodesAt(head)).map((n) => n.index),
+    (await readNodeSet({ rpcUrl: anvil.rpcUrl, registry })).map((n) => n.index),
+    "the head's snapshot is the active set",
+  );
+  await small.nodesAt(head - 1n);
+  await t.rejects(small.nodesAt(1n), { code: "CELLAR_ERR_L1_REVERTED" }, "a failed read is not cached");
+  await t.rejects(small.nodesAt(1n), { code: "CELLAR_ERR_L1_REVERTED" });
 });
 
 t.test("anvil does not outlive a process that dies of an uncaught error", async (t) => {

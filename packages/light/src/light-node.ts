@@ -3,7 +3,13 @@ import { NodeClient } from "@cellar/client";
 import { rootFromBatchId } from "@cellar/codec";
 import { ExplorerFeed, registerExplorer } from "@cellar/explorer";
 import type { Kzg } from "@cellar/kzg";
-import { type AttestationDomain, DEFAULT_REPLICATION, type NodeRecord, parseCertificate } from "@cellar/protocol";
+import {
+  type AttestationDomain,
+  DEFAULT_REPLICATION,
+  type NodeRecord,
+  parseCertificate,
+  type SnapshotSource,
+} from "@cellar/protocol";
 import { createService, DEFAULT_LIMITS, type ServiceLimits, WorkQueue } from "@cellar/service";
 import { bytesEqual, toHex } from "@cellar/utils";
 import type { FastifyBaseLogger, FastifyInstance } from "fastify";
@@ -14,6 +20,11 @@ import { type SampleResult, sampleBatch, trustCertificate } from "./sampler.js";
 
 export interface LightNodeOptions {
   readonly nodes: readonly NodeRecord[];
+  /**
+   * Registry snapshots: a batch's certificate is judged, and its custody computed, against the
+   * node set at the certificate's reference block (§10, §18). Without them, the node set `nodes`.
+   */
+  readonly snapshots?: SnapshotSource;
   readonly domain: AttestationDomain;
   readonly replication?: number;
   readonly target?: number;
@@ -44,6 +55,8 @@ type Status = "sampling" | "available" | "unavailable";
 
 interface Tracked {
   readonly root: Uint8Array;
+  /** The reference block of the batch's certificate, when known. */
+  readonly reference?: bigint;
   readonly registeredAt: number;
   status: Status;
   rounds: number;
@@ -145,11 +158,13 @@ export class LightNode {
         const root = this.#root(request.params.id);
         const certificate = request.body?.certificate;
         if (certificate !== undefined) {
-          const trusted = trustCertificate(parseCertificate(certificate), this.#nodes, this.#opts.domain, {
+          const parsed = parseCertificate(certificate);
+          const trusted = trustCertificate(parsed, await this.#nodesAt(parsed.reference), this.#opts.domain, {
             replication: this.#opts.replication ?? DEFAULT_REPLICATION,
           });
           if (!bytesEqual(trusted, root))
             throw new LightError("CELLAR_ERR_LIGHT_UNTRUSTED_ROOT", "the certificate is for another root");
+          return this.#view(this.track(root, parsed.reference));
         } else if (this.#opts.requireCertificate ?? true) {
           throw new LightError(
             "CELLAR_ERR_LIGHT_UNTRUSTED_ROOT",
@@ -215,6 +230,22 @@ export class LightNode {
     };
   }
 
+  /** The node set of the snapshot at `reference` (the static set without snapshots or reference). */
+  async #nodesAt(reference: bigint | undefined): Promise<readonly NodeRecord[]> {
+    const source = this.#opts.snapshots;
+    if (!source || reference === undefined) return this.#nodes;
+    try {
+      return await source.nodesAt(reference);
+    } catch (err) {
+      throw new LightError(
+        "CELLAR_ERR_LIGHT_UNTRUSTED_ROOT",
+        `no registry snapshot at reference block ${reference}`,
+        {},
+        { cause: err },
+      );
+    }
+  }
+
   /** Replaces the node set (read again from a file or the L1 registry); later rounds use it. */
   setNodes(nodes: readonly NodeRecord[]): void {
     if (nodes.length === 0) throw new LightError("CELLAR_ERR_LIGHT_BAD_REQUEST", "a light node needs a node set");
@@ -225,8 +256,11 @@ export class LightNode {
     return this.#nodes;
   }
 
-  /** Starts tracking a trusted root (idempotent); the first round starts at once. */
-  track(root: Uint8Array): Tracked {
+  /**
+   * Starts tracking a trusted root (idempotent); the first round starts at once. `reference`: its
+   * certificate's reference block, whose snapshot gives the batch's custody.
+   */
+  track(root: Uint8Array, reference?: bigint): Tracked {
     const key = toHex(root);
     const existing = this.#batches.get(key);
     if (existing) return existing;
@@ -238,7 +272,13 @@ export class LightNode {
         { retryAfterSeconds: 60 },
       );
     }
-    const tracked: Tracked = { root, registeredAt: Date.now(), status: "sampling", rounds: 0 };
+    const tracked: Tracked = {
+      root,
+      registeredAt: Date.now(),
+      status: "sampling",
+      rounds: 0,
+      ...(reference !== undefined ? { reference } : {}),
+    };
     this.#batches.set(key, tracked);
     this.explorer.update(root, { status: "sampling" });
     const task = this.#loop(tracked).finally(() => this.#tasks.delete(task));
@@ -247,8 +287,8 @@ export class LightNode {
   }
 
   /** Starts tracking a root the L1 inbox recorded, and remembers where (shown by the explorer). */
-  markSettled(root: Uint8Array, settled: SettledOnL1): void {
-    const tracked = this.track(root);
+  markSettled(root: Uint8Array, settled: SettledOnL1, reference?: bigint): void {
+    const tracked = this.track(root, reference);
     tracked.settled = settled;
     this.explorer.update(root, { status: "settled", settled });
   }
@@ -273,7 +313,7 @@ export class LightNode {
       result = await sampleBatch(tracked.root, {
         deadlineMs: this.#opts.roundDeadlineMs ?? 60_000,
         signal: this.#loops.signal,
-        nodes: this.#nodes,
+        nodes: await this.#nodesAt(tracked.reference),
         replication: this.#opts.replication ?? DEFAULT_REPLICATION,
         client: this.#client,
         kzg: this.#kzg,

@@ -234,3 +234,48 @@ t.test("the light node: register with a certificate, serve the verdict", async (
   t.equal((await request(`${url}/v1/batches/nope/availability`)).statusCode, 400);
   t.match(await (await request(`${url}/metrics`)).body.text(), /cellar_light_rounds_total\{verdict="available"\} 1/);
 });
+
+t.test("with registry snapshots the light node judges and samples a batch by its certificate's snapshot", async (t) => {
+  const posted = await certified(new Uint8Array(randomBytes(50_000)));
+  const reference = BigInt(posted.certificate?.reference ?? "0");
+  const asked: bigint[] = [];
+  const snapshots = {
+    latest: async () => reference,
+    nodesAt: async (r: bigint) => {
+      asked.push(r);
+      if (r !== reference) throw new Error("no such snapshot");
+      return cluster.set;
+    },
+  };
+  // The light node's own set is the wrong one: only the snapshot makes the certificate hold.
+  const light = new LightNode(
+    { nodes: cluster.set.slice(0, 1), snapshots, domain: TEST_DOMAIN, intervalMs: 3_600_000 },
+    { kzg },
+  );
+  const url = await light.listen();
+  t.teardown(() => light.stop());
+  const reg = await request(`${url}/v1/batches/${posted.id}`, {
+    method: "PUT",
+    body: JSON.stringify({ certificate: posted.certificate }),
+    headers: { "content-type": "application/json" },
+  });
+  t.equal(reg.statusCode, 200, "the certificate holds against its snapshot");
+  await reg.body.dump();
+  let view: Record<string, unknown> = {};
+  for (let i = 0; i < 100 && view.status !== "available"; i++) {
+    view = (await (await request(`${url}/v1/batches/${posted.id}/availability`)).body.json()) as Record<
+      string,
+      unknown
+    >;
+    if (view.status !== "available") await new Promise((r) => setTimeout(r, 50));
+  }
+  t.equal(view.status, "available", "sampled with the snapshot's custody");
+  t.ok(asked.every((r) => r === reference));
+  const elsewhere = await request(`${url}/v1/batches/${posted.id}`, {
+    method: "PUT",
+    body: JSON.stringify({ certificate: { ...posted.certificate, reference: String(reference + 1n) } }),
+    headers: { "content-type": "application/json" },
+  });
+  t.equal(elsewhere.statusCode, 422, "no snapshot at that reference");
+  t.match(((await elsewhere.body.json()) as { error: { message: string } }).error.message, /no registry snapshot/);
+});

@@ -1,13 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { link, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import {
-  generateSecretKey,
-  nodeIdFromPublicKey,
-  parseSecretKey,
-  proofOfPossession,
-  type SecretKey,
-} from "@cellar/protocol";
+import { generateSecretKey, nodeIdFromPublicKey, parseSecretKey, type SecretKey } from "@cellar/protocol";
 import { fromHex, isCellarError, toHex } from "@cellar/utils";
 import { NodeError } from "./errors.js";
 
@@ -16,7 +10,6 @@ export interface NodeIdentity {
   readonly secretKey: SecretKey;
   readonly publicKey: Uint8Array;
   readonly nodeId: Uint8Array;
-  readonly proofOfPossession: Uint8Array;
 }
 
 export const KEY_FILE = "node.key";
@@ -27,7 +20,6 @@ export function identityFromSecretKey(secretKey: SecretKey): NodeIdentity {
     secretKey,
     publicKey,
     nodeId: nodeIdFromPublicKey(publicKey),
-    proofOfPossession: proofOfPossession(secretKey),
   };
 }
 

@@ -10,6 +10,7 @@ import {
   custodyColumns,
   DEFAULT_REPLICATION,
   type NodeRecord,
+  type SnapshotSource,
 } from "@cellar/protocol";
 import { type ServiceLimits, WorkQueue } from "@cellar/service";
 import { bytesEqual } from "@cellar/utils";
@@ -33,6 +34,14 @@ export interface StorageNodeOptions {
   /** The registered node set; default: this node alone (it then keeps every column). */
   readonly nodes?: readonly NodeRecord[];
   readonly replication?: number;
+  /**
+   * Registry snapshots (the L1 registry's checkpoints). With them the node attests only under a
+   * reference block at most `referenceWindow` blocks old in which it was active, and computes its
+   * custody from that snapshot; without them every reference gets the node set `nodes`.
+   */
+  readonly snapshots?: SnapshotSource;
+  /** How old a reference block the node still signs for (default 7,200, the inbox's default window). */
+  readonly referenceWindow?: number;
   /** Chain and inbox that attestations are bound to. */
   readonly domain: AttestationDomain;
   /** Largest batch accepted, in blobs. */
@@ -99,6 +108,7 @@ export class StorageNode {
   #metrics: NodeMetrics | undefined;
   #nodes: readonly NodeRecord[] = [];
   #custody: ReadonlySet<number> = new Set();
+  readonly #snapshotCustody = new Map<bigint, ReadonlySet<number>>();
   #loops: AbortController | undefined;
   #tasks: Promise<void>[] = [];
   #url = "";
@@ -153,6 +163,37 @@ export class StorageNode {
     this.#custody = new Set(custodyColumns(nodes, self.nodeId, this.#opts.replication ?? DEFAULT_REPLICATION));
   }
 
+  /**
+   * The columns this node keeps under the snapshot of `reference` (PROTOCOL.md §13): refused
+   * (CELLAR_ERR_NODE_STALE_REFERENCE) when the reference is in the future or older than the
+   * window, and (CELLAR_ERR_NODE_NOT_CUSTODIAN) when this node was not active at it.
+   */
+  async custodyAt(reference: bigint): Promise<ReadonlySet<number>> {
+    const snapshots = this.#opts.snapshots;
+    if (!snapshots) return this.#custody;
+    const cached = this.#snapshotCustody.get(reference);
+    const latest = await snapshots.latest();
+    const window = BigInt(this.#opts.referenceWindow ?? 7200);
+    if (reference > latest || latest - reference >= window)
+      throw new NodeError(
+        "CELLAR_ERR_NODE_STALE_REFERENCE",
+        `reference block ${reference} is not within the last ${window} blocks (latest ${latest})`,
+        { reference: reference.toString(), latest: latest.toString() },
+      );
+    if (cached) return cached;
+    const self = this.identity;
+    const nodes = await snapshots.nodesAt(reference);
+    if (!nodes.some((n) => bytesEqual(n.publicKey, self.publicKey)))
+      throw new NodeError("CELLAR_ERR_NODE_NOT_CUSTODIAN", `this node was not active at reference block ${reference}`, {
+        reference: reference.toString(),
+      });
+    const custody = new Set(custodyColumns(nodes, self.nodeId, this.#opts.replication ?? DEFAULT_REPLICATION));
+    if (this.#snapshotCustody.size >= 64)
+      this.#snapshotCustody.delete(this.#snapshotCustody.keys().next().value as bigint);
+    this.#snapshotCustody.set(reference, custody);
+    return custody;
+  }
+
   async start(): Promise<string> {
     await mkdir(this.#opts.dataDir, { recursive: true, mode: 0o700 });
     this.#identity = await loadIdentity(this.#opts.dataDir, this.#opts.keyFile);
@@ -184,6 +225,7 @@ export class StorageNode {
         quotaBytes: this.#opts.disperserQuotaBytes ?? DEFAULT_QUOTA_BYTES,
         ...(this.#opts.limits ? { limits: this.#opts.limits } : {}),
         custody: () => this.#custody,
+        custodyAt: (reference) => this.custodyAt(reference),
         nodeCount: () => this.#nodes.length,
         ready: () => (this.#nodes.length > 0 ? true : "no node set"),
       },

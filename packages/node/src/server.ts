@@ -48,6 +48,11 @@ export interface NodeContext {
   readonly limits?: Partial<ServiceLimits>;
   /** The columns this node keeps under the current node set. */
   custody(): ReadonlySet<number>;
+  /**
+   * The columns this node keeps in the registry snapshot of `reference`; refuses a reference that
+   * is not recent or in which this node was not active (PROTOCOL.md §13).
+   */
+  custodyAt(reference: bigint): Promise<ReadonlySet<number>>;
   nodeCount(): number;
   /** Readiness beyond the store and KZG: the node set (and L1, when followed). */
   ready(): true | string;
@@ -64,8 +69,8 @@ export function bodyLimit(maxBlobs: number): number {
 }
 
 /** Largest body for this node's own custody: its columns of the biggest batch. */
-function custodyBodyLimit(ctx: NodeContext): number {
-  return (1 << 20) + columnBytes(ctx.custody().size, ctx.maxBlobs);
+function custodyBodyLimit(ctx: NodeContext, custody: ReadonlySet<number> = ctx.custody()): number {
+  return (1 << 20) + columnBytes(custody.size, ctx.maxBlobs);
 }
 
 function parseRoot(value: string): Uint8Array {
@@ -100,23 +105,40 @@ function tooLarge(length: number, limit: number): NodeError {
   });
 }
 
-/** The attestation answer for a stored batch. */
-function attestation(ctx: NodeContext, root: Uint8Array, columns: readonly number[]) {
+/** The attestation answer for a stored batch, under the registry snapshot of `reference` (§11). */
+function attestation(ctx: NodeContext, root: Uint8Array, columns: readonly number[], reference: bigint) {
   return {
     root: toHex(root),
+    reference: reference.toString(),
     nodeId: toHex(ctx.identity.nodeId),
     publicKey: toHex(ctx.identity.publicKey),
-    signature: toHex(signAttestation(ctx.identity.secretKey, ctx.domain, root)),
+    signature: toHex(signAttestation(ctx.identity.secretKey, ctx.domain, root, reference)),
     columns,
   };
 }
 
 /** Whether the store already holds every custody column of `root` (a repeated dispersal). */
-function storedWhole(ctx: NodeContext, root: Uint8Array): readonly number[] | undefined {
+function storedWhole(ctx: NodeContext, root: Uint8Array, custody: ReadonlySet<number>): readonly number[] | undefined {
   const record = ctx.store.getBatch(root);
   if (record === undefined) return undefined;
   const held = new Set(record.columns);
-  return [...ctx.custody()].every((c) => held.has(c)) ? [...ctx.custody()].sort((a, b) => a - b) : undefined;
+  return [...custody].every((c) => held.has(c)) ? [...custody].sort((a, b) => a - b) : undefined;
+}
+
+/** `?reference=N`: the registry snapshot (an L1 block) the node is asked to attest under; 0 when absent. */
+function parseReference(query: unknown): bigint {
+  const value = (query as { reference?: unknown } | undefined)?.reference;
+  if (value === undefined) return 0n;
+  if (typeof value !== "string" || !/^\d{1,19}$/.test(value) || BigInt(value) >= 1n << 64n)
+    throw new NodeError("CELLAR_ERR_NODE_BAD_PATH", "reference must be a block number (a uint64)", {});
+  return BigInt(value);
+}
+
+/** What `onRequest` works out for the handler: the caller, the reference and its custody. */
+interface DispersalContext {
+  disperser: string;
+  reference: bigint;
+  custody: ReadonlySet<number>;
 }
 
 /**
@@ -153,14 +175,17 @@ function routes(app: FastifyInstance, ctx: NodeContext): void {
         const root = parseRoot(request.params.root);
         const auth = ctx.guard.check(request.headers, root);
         const disperser = toHex(auth.disperser);
-        (request as unknown as { disperser: string }).disperser = disperser;
+        // [§13] The reference must be recent and name a snapshot this node is in: custody is that snapshot's.
+        const reference = parseReference(request.query);
+        const custody = await ctx.custodyAt(reference);
+        (request as unknown as { dispersal: DispersalContext }).dispersal = { disperser, reference, custody };
         // [§13.2] A repeat of a stored root answers from the store: no reading, verifying or writing.
-        const held = storedWhole(ctx, root);
+        const held = storedWhole(ctx, root, custody);
         if (held !== undefined) {
           ctx.metrics.dispersals.inc({ result: "repeat" });
-          return reply.send(attestation(ctx, root, held));
+          return reply.send(attestation(ctx, root, held, reference));
         }
-        const limit = custodyBodyLimit(ctx);
+        const limit = custodyBodyLimit(ctx, custody);
         const length = Number(request.headers["content-length"] ?? Number.NaN);
         if (length > limit) throw tooLarge(length, limit);
         const used = ctx.store.usageOf(disperser);
@@ -181,7 +206,7 @@ function routes(app: FastifyInstance, ctx: NodeContext): void {
       // A body without a content-length is counted as it streams, against the same limit.
       preParsing: async (request, _reply, payload) => {
         if (request.headers["content-length"] !== undefined) return payload;
-        const limit = custodyBodyLimit(ctx);
+        const limit = custodyBodyLimit(ctx, (request as unknown as { dispersal: DispersalContext }).dispersal.custody);
         let seen = 0;
         return payload.pipe(
           new Transform({
@@ -195,7 +220,7 @@ function routes(app: FastifyInstance, ctx: NodeContext): void {
     },
     async (request) => {
       const root = parseRoot(request.params.root);
-      const disperser = (request as unknown as { disperser: string }).disperser;
+      const { disperser, reference, custody } = (request as unknown as { dispersal: DispersalContext }).dispersal;
       if (!(request.body instanceof Buffer)) {
         throw new NodeError("CELLAR_ERR_NODE_BAD_BODY", "the body must be application/octet-stream");
       }
@@ -208,7 +233,7 @@ function routes(app: FastifyInstance, ctx: NodeContext): void {
           { blobs: manifest.blobs.length },
         );
       }
-      checkColumns(ctx, manifest, body.columns);
+      checkColumns(custody, manifest, body.columns);
       // [§13.2] The frame header lives in cell 0 of blob 0: its keeper refuses data that would not decode.
       const first = body.columns.find((c) => c.index === 0)?.cells[0];
       if (first !== undefined) checkFrameStart(manifest, first);
@@ -243,6 +268,7 @@ function routes(app: FastifyInstance, ctx: NodeContext): void {
         ctx,
         root,
         body.columns.map((c) => c.index),
+        reference,
       );
     },
   );
@@ -291,9 +317,8 @@ function routes(app: FastifyInstance, ctx: NodeContext): void {
   app.get("/v1/info", async () => ({
     nodeId: toHex(ctx.identity.nodeId),
     publicKey: toHex(ctx.identity.publicKey),
-    proofOfPossession: toHex(ctx.identity.proofOfPossession),
     custody: {
-      rule: "rendezvous: the r nodes with the highest sha256(nodeId || uint8(column)) keep the column",
+      rule: "rendezvous: the r nodes with the highest sha256(nodeId || uint8(column)) keep the column; a node with none keeps its best column",
       replication: ctx.replication,
       nodes: ctx.nodeCount(),
       columns: [...ctx.custody()].sort((a, b) => a - b),
@@ -310,8 +335,7 @@ function routes(app: FastifyInstance, ctx: NodeContext): void {
 }
 
 /** The body must carry exactly this node's custody columns, each with one cell per blob. */
-function checkColumns(ctx: NodeContext, manifest: BatchManifest, columns: readonly Column[]): void {
-  const custody = ctx.custody();
+function checkColumns(custody: ReadonlySet<number>, manifest: BatchManifest, columns: readonly Column[]): void {
   for (const column of columns) {
     if (!custody.has(column.index)) {
       throw new NodeError("CELLAR_ERR_NODE_NOT_CUSTODIAN", `column ${column.index} is not in this node's custody`, {

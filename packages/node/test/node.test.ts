@@ -18,7 +18,6 @@ import {
   type NodeRecord,
   signDispersal,
   verifyAttestation,
-  verifyProofOfPossession,
 } from "@cellar/protocol";
 import { fromHex, toHex } from "@cellar/utils";
 import * as blst from "@chainsafe/blst";
@@ -162,10 +161,7 @@ t.test("serving: cells, columns and the manifest come back intact and verify in 
     info.custody.columns,
     [...node.custody].sort((a, b) => a - b),
   );
-  t.ok(
-    verifyProofOfPossession(node.identity.publicKey, Buffer.from(info.proofOfPossession.slice(2), "hex")),
-    "info carries a valid PoP",
-  );
+  t.equal(info.proofOfPossession, undefined, "no unbound proof of possession is published");
   t.same(JSON.parse((await get(node.url, "/healthz")).bytes.toString()), { status: "ok" });
   const metrics = (await get(node.url, "/metrics")).bytes.toString();
   t.match(metrics, /cellar_node_cells_served_total \d+/);
@@ -382,4 +378,83 @@ t.test("retention prunes batches older than the window", async (t) => {
   t.equal(await node.prune(Date.now() + 61_000), 1, "past the window: pruned");
   t.equal((await get(node.url, `/v1/batches/${root(batch)}/manifest`)).status, 404);
   t.equal((await get(node.url, `/v1/batches/${root(batch)}/cells/0/0`)).status, 404);
+});
+
+t.test("with registry snapshots a node attests only recent references it was active in", async (t) => {
+  // A snapshot source standing in for the L1 registry: the head moves, the sets are per reference.
+  let head = 100n;
+  const asked: bigint[] = [];
+  const snapshots = {
+    latest: async () => head,
+    nodesAt: async (reference: bigint) => {
+      asked.push(reference);
+      return reference >= 95n ? set : set.filter((n) => n.index !== 0);
+    },
+  };
+  const node = new StorageNode(
+    { dataDir: tempDir(), domain, dispersers: [TEST_DISPERSER], snapshots, referenceWindow: 10 },
+    { kzg },
+  );
+  await node.start();
+  t.teardown(() => node.stop());
+  // This node is not in `set`; build a set with it in slot 0 for the recent references.
+  const withMe = buildNodeSet([
+    { publicKey: node.identity.publicKey, url: node.url },
+    ...set.slice(1).map((n) => ({ publicKey: n.publicKey, url: n.url })),
+  ]);
+  snapshots.nodesAt = async (reference: bigint) => {
+    asked.push(reference);
+    return reference >= 95n ? withMe : withMe.slice(1);
+  };
+  const mine = custodyColumns(withMe, node.identity.nodeId);
+  t.same(
+    [...(await node.custodyAt(99n))].sort((a, b) => a - b),
+    mine,
+    "custody from the reference's snapshot",
+  );
+  await node.custodyAt(99n);
+  t.equal(asked.filter((r) => r === 99n).length, 1, "a snapshot is read once");
+  await t.rejects(node.custodyAt(101n), { code: "CELLAR_ERR_NODE_STALE_REFERENCE" }, "ahead of the head");
+  await t.rejects(node.custodyAt(90n), { code: "CELLAR_ERR_NODE_STALE_REFERENCE" }, "older than the window");
+  await t.rejects(node.custodyAt(94n), { code: "CELLAR_ERR_NODE_NOT_CUSTODIAN" }, "a snapshot it was not in");
+  const body = encodeDispersal(
+    batch.manifest,
+    mine.map((c) => columnOf(batch, c)),
+  );
+  const putAt = async (reference: string) => {
+    const res = await request(`${node.url}/v1/batches/${root(batch)}/columns?reference=${reference}`, {
+      method: "PUT",
+      body,
+      headers: {
+        "content-type": "application/octet-stream",
+        ...dispersalAuthHeaders(signDispersal(TEST_DISPERSER_KEY, domain, node.identity.nodeId, batch.manifest.root)),
+      },
+    });
+    return { status: res.statusCode, json: JSON.parse(await res.body.text()) };
+  };
+  const ok = await putAt("99");
+  t.equal(ok.status, 200, JSON.stringify(ok.json));
+  t.equal(ok.json.reference, "99");
+  t.ok(
+    verifyAttestation(
+      node.identity.publicKey,
+      domain,
+      batch.manifest.root,
+      Buffer.from(ok.json.signature.slice(2), "hex"),
+      99n,
+    ),
+    "signed under the reference",
+  );
+  const repeat = await putAt("98");
+  t.equal(repeat.status, 200, "a repeat answers from the store, under the reference asked");
+  t.equal(repeat.json.reference, "98");
+  t.equal((await putAt("nine")).json.error.code, "CELLAR_ERR_NODE_BAD_PATH");
+  t.equal((await putAt("99999999999999999999")).json.error.code, "CELLAR_ERR_NODE_BAD_PATH");
+  head = 200n;
+  const stale = await putAt("99");
+  t.equal(stale.status, 409);
+  t.equal(stale.json.error.code, "CELLAR_ERR_NODE_STALE_REFERENCE");
+  head = 100n;
+  for (let r = 0n; r < 70n; r++) await node.custodyAt(95n + (r % 6n)).catch(() => {});
+  t.pass("the snapshot cache stays bounded");
 });

@@ -7,8 +7,8 @@
  * ```ts
  * import { custodyColumns, signAttestation, verifyAttestation } from "@cellar/protocol";
  * const mine = custodyColumns(nodes, self.nodeId); // the columns this node keeps
- * const sig = signAttestation(secretKey, { chainId: 1n, inbox }, root);
- * verifyAttestation(publicKey, { chainId: 1n, inbox }, root, sig); // true
+ * const sig = signAttestation(secretKey, { chainId: 1n, inbox }, root, referenceBlock);
+ * verifyAttestation(publicKey, { chainId: 1n, inbox }, root, referenceBlock, sig); // true
  * ```
  *
  * @packageDocumentation
@@ -33,7 +33,10 @@ export {
   DEFAULT_QUORUM,
   meetsQuorum,
   parseCertificate,
+  quorumFraction,
   quorumSize,
+  requiredStake,
+  signedStake,
   signerBitmap,
   signersOf,
 } from "./certificate.js";
@@ -52,21 +55,27 @@ export {
 } from "./dispersal-auth.js";
 export { PROTOCOL_ERROR_CODES, ProtocolError, type ProtocolErrorCode } from "./errors.js";
 export {
+  DISPERSER_POP_TAG,
   generateSecretKey,
   nodeIdFromPublicKey,
   POP_TAG,
+  type PopBinding,
   parsePublicKey,
   parseSecretKey,
   parseSignature,
+  popMessage,
   proofOfPossession,
   verifyProofOfPossession,
 } from "./keys.js";
 export {
   buildNodeSet,
   MAX_NODES,
+  type NodeEntry,
   type NodeRecord,
   type NodeSetJson,
   nodeSetToJson,
   parseNodeSet,
   registrySlots,
+  totalStake,
 } from "./node-set.js";
+export { type SnapshotSource, staticSnapshots } from "./snapshot.js";

@@ -33,15 +33,29 @@ const set = buildNodeSet(
 t.test("node ids and proofs of possession", async (t) => {
   const pk = keys[0]?.toPublicKey().toBytes() as Uint8Array;
   t.same(nodeIdFromPublicKey(pk), new Uint8Array(createHash("sha256").update(pk).digest()));
-  const pop = proofOfPossession(keys[0] as blst.SecretKey);
-  t.ok(verifyProofOfPossession(pk, pop));
-  const msg = Buffer.concat([Buffer.from("CELLAR-POP-v1"), pk]);
+  const binding = { operator: new Uint8Array(20).fill(0xaa), chainId: 31337n, registry: new Uint8Array(20).fill(0xbb) };
+  const pop = proofOfPossession(keys[0] as blst.SecretKey, binding);
+  t.ok(verifyProofOfPossession(pk, pop, binding));
+  const msg = Buffer.concat([
+    Buffer.from("CELLAR-POP-v2"),
+    binding.operator,
+    Buffer.from(`${"0".repeat(60)}7a69`, "hex"),
+    binding.registry,
+    pk,
+  ]);
   t.ok(
     blst.verify(msg, blst.PublicKey.fromBytes(pk), blst.Signature.fromBytes(pop)),
-    "PoP is a plain signature over the tag and the key",
+    "PoP is a plain signature over tag, operator, chain id, registry and key",
   );
-  t.notOk(verifyProofOfPossession(keys[1]?.toPublicKey().toBytes() as Uint8Array, pop), "not another key's");
-  t.notOk(verifyProofOfPossession(pk, new Uint8Array(96)), "garbage is false, not a throw");
+  t.notOk(verifyProofOfPossession(keys[1]?.toPublicKey().toBytes() as Uint8Array, pop, binding), "not another key's");
+  t.notOk(verifyProofOfPossession(pk, pop, { ...binding, operator: new Uint8Array(20) }), "not another operator's");
+  t.notOk(verifyProofOfPossession(pk, pop, { ...binding, chainId: 1n }), "not another chain's");
+  t.notOk(verifyProofOfPossession(pk, pop, { ...binding, registry: new Uint8Array(20) }), "not another registry's");
+  t.notOk(verifyProofOfPossession(pk, new Uint8Array(96), binding), "garbage is false, not a throw");
+  t.notOk(verifyProofOfPossession(pk, pop, { ...binding, registry: new Uint8Array(3) }), "a malformed binding");
+  t.throws(() => proofOfPossession(keys[0] as blst.SecretKey, { ...binding, chainId: -1n }), {
+    code: "CELLAR_ERR_PROTOCOL_INVALID_DOMAIN",
+  });
   t.throws(() => parsePublicKey(new Uint8Array(48)), { code: "CELLAR_ERR_PROTOCOL_INVALID_KEY" });
   const infinity = new Uint8Array(48);
   infinity[0] = 0xc0;
@@ -58,16 +72,19 @@ t.test("attestation message layout and signatures", async (t) => {
   const domain = { chainId: 10n, inbox: Uint8Array.from(randomBytes(20)) };
   const root = Uint8Array.from(randomBytes(32));
   const expected = createHash("sha256")
-    .update("CELLAR-ATTEST-v1")
+    .update("CELLAR-ATTEST-v2")
     .update(Buffer.from(`${"0".repeat(63)}a`, "hex"))
     .update(domain.inbox)
     .update(root)
+    .update(Buffer.from(`${"0".repeat(61)}1c8`, "hex"))
     .digest();
-  t.same(attestationMessage(domain, root), new Uint8Array(expected));
-  const sig = signAttestation(keys[0] as blst.SecretKey, domain, root);
+  t.same(attestationMessage(domain, root, 456n), new Uint8Array(expected));
+  const sig = signAttestation(keys[0] as blst.SecretKey, domain, root, 456n);
   t.equal(sig.length, 96);
   const pk = keys[0]?.toPublicKey().toBytes() as Uint8Array;
-  t.ok(verifyAttestation(pk, domain, root, sig));
+  t.ok(verifyAttestation(pk, domain, root, sig, 456n));
+  t.notOk(verifyAttestation(pk, domain, root, sig, 455n), "another reference block: refused");
+  t.throws(() => attestationMessage(domain, root, 1n << 64n), { code: "CELLAR_ERR_PROTOCOL_INVALID_DOMAIN" });
   t.notOk(verifyAttestation(pk, { ...domain, inbox: new Uint8Array(20) }, root, sig), "another inbox: replay refused");
   t.notOk(verifyAttestation(pk, domain, root, new Uint8Array(96)));
   t.throws(() => attestationMessage({ chainId: -1n, inbox: domain.inbox }, root), {
@@ -116,32 +133,45 @@ t.test("custody by rendezvous hashing", async (t) => {
   t.equal(custodians(set, 0, 3).length, 3);
 });
 
-t.test("node sets: JSON round trip and refusals", async (t) => {
-  const json = nodeSetToJson(set);
+t.test("node sets: JSON round trip with bound proofs, and refusals", async (t) => {
+  const binding = { chainId: 5n, registry: new Uint8Array(20).fill(3) };
+  const operator = new Uint8Array(20).fill(4);
+  const withProofs = set.map((n, i) => ({
+    ...n,
+    operator,
+    proofOfPossession: proofOfPossession(keys[i] as blst.SecretKey, { ...binding, operator }),
+  }));
+  const json = nodeSetToJson(withProofs, binding);
+  const back = parseNodeSet(JSON.parse(JSON.stringify(json)));
   t.same(
-    parseNodeSet(JSON.parse(JSON.stringify(json))).map((n) => n.url),
-    set.map((n) => n.url),
+    back.map((n) => [n.url, n.stake]),
+    set.map((n) => [n.url, 1n]),
   );
   const pk = json.nodes[0]?.publicKey as string;
+  const entry = json.nodes[0] as NonNullable<(typeof json.nodes)[number]>;
+  const file = (nodes: unknown[], extra: Record<string, unknown> = {}) => ({ ...json, nodes, ...extra });
   const cases: [string, unknown][] = [
     ["not an object", 5],
     ["no nodes", { nodes: [] }],
-    ["bad key hex", { nodes: [{ publicKey: "0x12", url: "http://a" }] }],
-    ["key not a point", { nodes: [{ publicKey: `0x${"11".repeat(48)}`, url: "http://a" }] }],
-    [
-      "duplicate key",
-      {
-        nodes: [
-          { publicKey: pk, url: "http://a" },
-          { publicKey: pk, url: "http://b" },
-        ],
-      },
-    ],
-    ["no URL", { nodes: [{ publicKey: pk }] }],
-    ["not http", { nodes: [{ publicKey: pk, url: "ftp://x" }] }],
+    ["no chain id or registry", { nodes: json.nodes }],
+    ["a bad registry", file(json.nodes, { registry: "0x12" })],
+    ["bad key hex", file([{ ...entry, publicKey: "0x12" }])],
+    ["key not a point", file([{ ...entry, publicKey: `0x${"11".repeat(48)}` }])],
+    ["duplicate key", file([entry, { ...entry, url: "http://b" }])],
+    ["no URL", file([{ ...entry, url: undefined }])],
+    ["not http", file([{ ...entry, url: "ftp://x" }])],
+    ["no proof of possession", file([{ publicKey: pk, url: "http://a", operator: entry.operator }])],
+    ["no operator", file([{ publicKey: pk, url: "http://a", proofOfPossession: entry.proofOfPossession }])],
+    ["another operator's proof", file([{ ...entry, operator: `0x${"05".repeat(20)}` }])],
+    ["another chain's proof", file(json.nodes, { chainId: "6" })],
+    ["another registry's proof", file(json.nodes, { registry: `0x${"09".repeat(20)}` })],
+    ["a stake that is not wei", file([{ ...entry, stake: "1.5" }])],
+    ["a zero stake", file([{ ...entry, stake: "0" }])],
+    ["an index that is not a number", file([{ ...entry, index: "0" }])],
   ];
   for (const [name, value] of cases)
     t.throws(() => parseNodeSet(value), { code: "CELLAR_ERR_PROTOCOL_INVALID_NODE_SET" }, name);
+  t.same(nodeSetToJson(set).registry, `0x${"00".repeat(20)}`, "a set without a binding names none");
 });
 
 t.test("dispersal body: round trip and framing errors", async (t) => {

@@ -5,7 +5,7 @@ import { sharedKzg } from "@cellar/kzg";
 import { sharedErasure } from "@cellar/native";
 import { createKeyFile, type NodeIdentity, readKeyFile } from "@cellar/node";
 import { toHex } from "@cellar/utils";
-import { loadNodeSet, type NodeSetFlags, watchNodeSet } from "../config.js";
+import { loadNodeSet, type NodeSetFlags, snapshotsOf, watchNodeSet } from "../config.js";
 import { type LimitFlags, limitsOf } from "../options.js";
 import type { Io } from "../output.js";
 import { domainOf, serverLogger, untilStopped } from "../server.js";
@@ -39,6 +39,7 @@ export interface DisperserCommandOptions extends NodeSetFlags, LimitFlags {
  */
 export async function disperserCommand(options: DisperserCommandOptions, io: Io): Promise<void> {
   const logger = serverLogger("disperser", options.logLevel);
+  const snapshots = snapshotsOf(options);
   // The signing key: --key, else DIR/disperser.key (created once), else a key for this run only.
   const identity = await disperserIdentity(options);
   const disperser = new Disperser(
@@ -50,6 +51,7 @@ export async function disperserCommand(options: DisperserCommandOptions, io: Io)
       sampleBeforeCommit: options.sampleBeforeCommit,
       availabilityDeadlineMs: options.availabilityDeadline * 1000,
       nodes: await loadNodeSet(options),
+      ...(snapshots ? { snapshots } : {}),
       domain: domainOf(options),
       replication: options.replication,
       quorum: options.quorum,

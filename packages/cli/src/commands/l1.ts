@@ -1,4 +1,4 @@
-import { type Address, deployContracts, deregisterNode, readRegistry, registerNode } from "@cellar/l1";
+import { type Address, deployContracts, deregisterNode, readRegistry, registerNode, withdrawNode } from "@cellar/l1";
 import { readKeyFile } from "@cellar/node";
 import { toHex } from "@cellar/utils";
 import { CliError } from "../errors.js";
@@ -31,14 +31,37 @@ export function parseQuorum(value: string): { numerator: number; denominator: nu
 }
 
 /** `cellar l1 deploy`: a registry (or an existing one) and an inbox bound to it. */
-export async function l1DeployCommand(options: L1Flags & { quorum: string }, io: Io): Promise<void> {
+function integer(value: string | undefined, flag: string): bigint | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value))
+    throw new CliError("CELLAR_ERR_CLI_INPUT", `${flag} must be a non-negative integer, got ${value}`);
+  return BigInt(value);
+}
+
+export async function l1DeployCommand(
+  options: L1Flags & {
+    quorum: string;
+    minimumStake?: string;
+    unbondingBlocks?: string;
+    referenceWindow?: string;
+    permissioned?: boolean;
+  },
+  io: Io,
+): Promise<void> {
   const { numerator, denominator } = parseQuorum(options.quorum);
+  const minimumStake = integer(options.minimumStake, "--minimum-stake");
+  const unbonding = integer(options.unbondingBlocks, "--unbonding-blocks");
+  const window = integer(options.referenceWindow, "--reference-window");
   const deployed = await deployContracts({
     rpcUrl: options.rpc,
     privateKey: options.privateKey as Hex,
     ...(options.registry === undefined ? {} : { registry: options.registry as Address }),
     quorumNumerator: numerator,
     quorumDenominator: denominator,
+    ...(minimumStake === undefined ? {} : { minimumStake }),
+    ...(unbonding === undefined ? {} : { unbondingBlocks: Number(unbonding) }),
+    ...(window === undefined ? {} : { referenceWindow: Number(window) }),
+    permissioned: options.permissioned === true,
   });
   const summary = { chainId: Number(deployed.chainId), registry: deployed.registry, inbox: deployed.inbox };
   if (options.json) printJson(io, summary);
@@ -49,14 +72,20 @@ export async function l1DeployCommand(options: L1Flags & { quorum: string }, io:
 }
 
 /** `cellar l1 register`: registers a node's key (with its proof of possession) and URL. */
-export async function l1RegisterCommand(options: L1Flags & { key: string; url: string }, io: Io): Promise<void> {
+export async function l1RegisterCommand(
+  options: L1Flags & { key: string; url: string; stake?: string },
+  io: Io,
+): Promise<void> {
   const identity = await readKeyFile(options.key);
+  const stake = integer(options.stake, "--stake");
+  // The proof of possession is made here, bound to the paying account, the chain and the registry.
   const mined = await registerNode({
     rpcUrl: options.rpc,
     privateKey: options.privateKey as Hex,
     registry: options.registry as Address,
     url: options.url,
     secretKey: identity.secretKey,
+    ...(stake === undefined ? {} : { stake }),
   });
   const summary = {
     index: mined.index,
@@ -82,6 +111,18 @@ export async function l1DeregisterCommand(index: number, options: L1Flags, io: I
   else io.stdout.write(`node ${index} left the registry in ${mined.txHash}\n`);
 }
 
+/** `cellar l1 withdraw INDEX`: pays a left node's bond back once its unbonding delay has passed. */
+export async function l1WithdrawCommand(index: number, options: L1Flags, io: Io): Promise<void> {
+  const mined = await withdrawNode({
+    rpcUrl: options.rpc,
+    privateKey: options.privateKey as Hex,
+    registry: options.registry as Address,
+    index,
+  });
+  if (options.json) printJson(io, { index, txHash: mined.txHash, blockNumber: Number(mined.blockNumber) });
+  else io.stdout.write(`node ${index}'s bond was paid back in ${mined.txHash}\n`);
+}
+
 /** `cellar l1 nodes`: every registry slot in order, active or not. */
 export async function l1NodesCommand(options: L1Flags, io: Io): Promise<void> {
   const slots = await readRegistry({ rpcUrl: options.rpc, registry: options.registry as Address });
@@ -92,6 +133,7 @@ export async function l1NodesCommand(options: L1Flags, io: Io): Promise<void> {
     publicKey: toHex(s.publicKey),
     nodeId: toHex(s.nodeId),
     operator: s.operator,
+    stake: s.stake.toString(),
   }));
   if (options.json) {
     printJson(io, { nodes: rows });

@@ -1,7 +1,7 @@
 import { sharedKzg } from "@cellar/kzg";
 import { StorageNode } from "@cellar/node";
 import { fromHex, toHex } from "@cellar/utils";
-import { hasNodeSet, loadNodeSet, type NodeSetFlags, watchNodeSet } from "../config.js";
+import { hasNodeSet, loadNodeSet, type NodeSetFlags, referenceWindowOf, snapshotsOf, watchNodeSet } from "../config.js";
 import { type LimitFlags, limitsOf } from "../options.js";
 import type { Io } from "../output.js";
 import { domainOf, serverLogger, untilStopped } from "../server.js";
@@ -31,6 +31,8 @@ export interface NodeCommandOptions extends NodeSetFlags, LimitFlags {
  */
 export async function nodeCommand(options: NodeCommandOptions, io: Io): Promise<void> {
   const logger = serverLogger("node", options.logLevel);
+  const snapshots = snapshotsOf(options);
+  const referenceWindow = await referenceWindowOf(options);
   const node = new StorageNode(
     {
       dataDir: options.data,
@@ -38,6 +40,8 @@ export async function nodeCommand(options: NodeCommandOptions, io: Io): Promise<
       port: options.port,
       ...(options.key === undefined ? {} : { keyFile: options.key }),
       ...(hasNodeSet(options) ? { nodes: await loadNodeSet(options) } : {}),
+      ...(snapshots ? { snapshots } : {}),
+      ...(referenceWindow !== undefined ? { referenceWindow } : {}),
       replication: options.replication,
       domain: domainOf(options),
       maxBlobs: options.maxBlobs,

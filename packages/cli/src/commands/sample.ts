@@ -6,7 +6,7 @@ import { type Address, postedBatches, publicClient, recordedBatch, watchBatches 
 import { LightError, LightNode, sampleBatch, trustCertificate } from "@cellar/light";
 import { parseCertificate } from "@cellar/protocol";
 import { bytesEqual, toHex } from "@cellar/utils";
-import { loadNodeSet, type NodeSetFlags, watchNodeSet } from "../config.js";
+import { loadNodeSet, type NodeSetFlags, snapshotsOf, watchNodeSet } from "../config.js";
 import { CliError } from "../errors.js";
 import { type LimitFlags, limitsOf } from "../options.js";
 import { type Io, printJson, progressBar } from "../output.js";
@@ -36,7 +36,9 @@ export interface SampleCommandOptions extends NodeSetFlags {
  * the manifest is checked against the root. Exit 0 only when the target confidence is reached.
  */
 export async function sampleCommand(id: string, options: SampleCommandOptions, io: Io): Promise<void> {
-  const nodes = await loadNodeSet(options);
+  let nodes = await loadNodeSet(options);
+  // With the registry, custody is the batch's own snapshot's (the reference its certificate names).
+  const snapshots = snapshotsOf(options);
   let root = rootFromBatchId(id);
   if (inboxOnL1(options)) {
     const recorded = await recordedBatch({ rpcUrl: options.rpc as string, inbox: options.inbox as Address, root });
@@ -46,6 +48,7 @@ export async function sampleCommand(id: string, options: SampleCommandOptions, i
         `the L1 inbox ${options.inbox} has not recorded batch ${id}`,
         { inbox: options.inbox },
       );
+    if (snapshots) nodes = [...(await snapshots.nodesAt(recorded.reference))];
   }
   if (options.certificate !== undefined) {
     let json: unknown;
@@ -61,6 +64,7 @@ export async function sampleCommand(id: string, options: SampleCommandOptions, i
     }
     const certificate = parseCertificate((json as { certificate?: unknown }).certificate ?? json);
     const domain = domainOf(options);
+    if (snapshots) nodes = [...(await snapshots.nodesAt(certificate.reference))];
     const trusted = trustCertificate(certificate, nodes, domain, { replication: options.replication });
     if (!bytesEqual(trusted, root))
       throw new CliError("CELLAR_ERR_CLI_INPUT", "the certificate is for another batch than the id given");
@@ -120,9 +124,11 @@ export interface LightCommandOptions extends NodeSetFlags, LimitFlags {
  */
 export async function lightCommand(options: LightCommandOptions, io: Io): Promise<void> {
   const logger = serverLogger("light", options.logLevel);
+  const snapshots = snapshotsOf(options);
   const light = new LightNode(
     {
       nodes: await loadNodeSet(options),
+      ...(snapshots ? { snapshots } : {}),
       domain: domainOf(options),
       replication: options.replication,
       target: options.confidence,
@@ -139,8 +145,9 @@ export async function lightCommand(options: LightCommandOptions, io: Io): Promis
     const l1 = { rpcUrl: options.rpc as string, inbox: options.inbox as Address };
     // Batches recorded in about the last day (7,200 blocks) are sampled too, then every new one.
     const head = await publicClient(l1.rpcUrl).getBlockNumber();
-    const settled = (batch: { root: Uint8Array; txHash: string; blockNumber: bigint }) =>
-      light.markSettled(batch.root, { txHash: batch.txHash, blockNumber: Number(batch.blockNumber) });
+    // Custody of a recorded batch is its certificate's snapshot's: the reference the inbox recorded.
+    const settled = (batch: { root: Uint8Array; txHash: string; blockNumber: bigint; reference: bigint }) =>
+      light.markSettled(batch.root, { txHash: batch.txHash, blockNumber: Number(batch.blockNumber) }, batch.reference);
     for (const batch of await postedBatches({ ...l1, fromBlock: head > 7200n ? head - 7200n : 0n })) settled(batch);
     unwatchInbox = watchBatches(
       { ...l1, onError: (err) => logger.error({ err }, "watching the L1 inbox failed; retrying") },

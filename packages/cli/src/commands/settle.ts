@@ -1,4 +1,5 @@
 import { DisperserClient } from "@cellar/client";
+import { blobsRoot } from "@cellar/codec";
 import { type Address, postedBatches, recordedBatch, settleBatch } from "@cellar/l1";
 import { parseCertificate, signersOf } from "@cellar/protocol";
 import { fromHex } from "@cellar/utils";
@@ -11,6 +12,31 @@ export interface SettleOptions {
   inbox?: string;
   privateKey?: string;
   json: boolean;
+}
+
+/**
+ * A batch recorded already (by anyone) must be this batch under this certificate (PROTOCOL.md
+ * §19): same blob count, size and reference block; otherwise CELLAR_ERR_CLI_SETTLED_MISMATCH.
+ */
+export function checkSettled(
+  recorded: { blobCount: number; size: number; reference: bigint },
+  batch: { id: string; blobCount: number; size: number },
+  reference: bigint,
+): void {
+  const mismatch = [
+    recorded.blobCount !== batch.blobCount && `blob count ${recorded.blobCount}, not ${batch.blobCount}`,
+    recorded.size !== batch.size && `size ${recorded.size}, not ${batch.size}`,
+    recorded.reference !== reference && `reference block ${recorded.reference}, not the certificate's ${reference}`,
+  ].filter((m): m is string => typeof m === "string");
+  if (mismatch.length > 0)
+    throw new CliError(
+      "CELLAR_ERR_CLI_SETTLED_MISMATCH",
+      `batch ${batch.id} is recorded on L1 with ${mismatch.join(", ")}`,
+      {
+        id: batch.id,
+        mismatch,
+      },
+    );
 }
 
 /**
@@ -39,6 +65,7 @@ export async function settleCommand(id: string, options: SettleOptions, io: Io):
   let result: { txHash: string; blockNumber: bigint; gasUsed?: bigint; alreadyRecorded: boolean };
   const recorded = await recordedBatch({ rpcUrl, inbox, root });
   if (recorded) {
+    checkSettled(recorded, { id: batch.id, blobCount: batch.blobs.length, size: batch.size }, certificate.reference);
     const events = await postedBatches({
       rpcUrl,
       inbox,
@@ -53,6 +80,7 @@ export async function settleCommand(id: string, options: SettleOptions, io: Io):
       privateKey: options.privateKey as `0x${string}`,
       inbox,
       root,
+      blobsRoot: blobsRoot(batch.blobs.map((b) => fromHex(b.versionedHash, 32, "versionedHash"))),
       blobCount: batch.blobs.length,
       size: batch.size,
       certificate,

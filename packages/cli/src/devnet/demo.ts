@@ -3,9 +3,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DisperserClient, NodeClient } from "@cellar/client";
+import { blobsRoot } from "@cellar/codec";
 import { sharedKzg } from "@cellar/kzg";
 import { sampleBatch } from "@cellar/light";
-import { checkCertificate, parseCertificate, parseNodeSet, quorumSize } from "@cellar/protocol";
+import { checkCertificate, parseCertificate, quorumSize } from "@cellar/protocol";
 import { fromHex } from "@cellar/utils";
 import { CliError } from "../errors.js";
 import { type Devnet, startDevnet } from "./devnet.js";
@@ -98,7 +99,6 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       ],
     );
     const info = devnet.info;
-    const set = parseNodeSet({ nodes: info.nodes.map((n) => ({ publicKey: n.publicKey, url: n.url })) });
     const domain = { chainId: BigInt(info.chainId), inbox: fromHex(info.inbox, 20, "inbox") };
     const disperser = new DisperserClient(info.disperser.url);
     disperserClient.current = disperser;
@@ -114,6 +114,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     );
     demoCheck(posted.status === "certified" && posted.certificate !== undefined, `the batch is ${posted.status}`);
     const certificate = parseCertificate(posted.certificate);
+    // The node set of the certificate's own snapshot, as the registry checkpointed it (§10).
+    const set = await l1.readNodeSet({
+      rpcUrl: info.l1.rpc,
+      registry: info.l1.registry as `0x${string}`,
+      reference: certificate.reference,
+    });
     await timed(
       "certificate",
       async () => checkCertificate(certificate, set, domain, { replication: info.replication }),
@@ -154,6 +160,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
           ...at,
           privateKey,
           root,
+          blobsRoot: blobsRoot(posted.blobs.map((b) => fromHex(b.versionedHash, 32, "versionedHash"))),
           blobCount: posted.blobs.length,
           size,
           certificate,

@@ -2,8 +2,8 @@ import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import { createKeyFile, type NodeIdentity } from "@cellar/node";
-import { nodeSetToJson } from "@cellar/protocol";
-import { mapConcurrent, toHex } from "@cellar/utils";
+import { nodeSetToJson, proofOfPossession } from "@cellar/protocol";
+import { bytesEqual, fromHex, mapConcurrent, toHex } from "@cellar/utils";
 import { CliError } from "../errors.js";
 import { type ChildServer, freePorts, isAlive, spawnServer } from "./children.js";
 import { DEVNET_FILE, type DevnetInfo, type DevnetNode, readDevnetFile, writeDevnetFile } from "./devnet-file.js";
@@ -36,6 +36,10 @@ export interface Devnet {
 }
 
 export const DEFAULT_DEVNET_NODES = 8;
+/** The devnet's registry: a bond of 0.01 ether, 64 blocks of unbonding, certificates valid for 32 blocks. */
+export const DEVNET_MINIMUM_STAKE = 10n ** 16n;
+export const DEVNET_UNBONDING_BLOCKS = 64;
+export const DEVNET_REFERENCE_WINDOW = 32;
 
 /**
  * Starts a devnet: anvil with the contracts deployed, N storage nodes (each its own key and LMDB
@@ -88,7 +92,14 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     const rpcUrl = anvil.rpcUrl;
     const account = anvil.accounts[0] as Anvil["accounts"][number];
     step(`anvil on ${rpcUrl} (chain ${anvil.chainId})`);
-    const deployed = await l1.deployContracts({ rpcUrl, privateKey: account.privateKey });
+    // A small bond and short delays: the devnet's own account pays every node's stake.
+    const deployed = await l1.deployContracts({
+      rpcUrl,
+      privateKey: account.privateKey,
+      minimumStake: DEVNET_MINIMUM_STAKE,
+      unbondingBlocks: DEVNET_UNBONDING_BLOCKS,
+      referenceWindow: DEVNET_REFERENCE_WINDOW,
+    });
     step(`contracts deployed: registry ${deployed.registry}, inbox ${deployed.inbox}`);
     // One sender, so one registration at a time (nonces in order).
     for (const [i, identity] of identities.entries())
@@ -105,7 +116,17 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     const chainId = Number(deployed.chainId);
     const inbox = deployed.inbox;
     const nodeSet = join(dir, "nodes.json");
-    await writeFile(nodeSet, `${JSON.stringify(nodeSetToJson(set), null, 2)}\n`);
+    // The file carries each node's operator and proof of possession, bound as the registry checked them.
+    const binding = {
+      operator: fromHex(account.address, 20, "operator"),
+      chainId: deployed.chainId,
+      registry: fromHex(deployed.registry, 20, "registry"),
+    };
+    const withProofs = set.map((record) => {
+      const identity = identities.find((id) => bytesEqual(id.publicKey, record.publicKey)) as NodeIdentity;
+      return { ...record, proofOfPossession: proofOfPossession(identity.secretKey, binding) };
+    });
+    await writeFile(nodeSet, `${JSON.stringify(nodeSetToJson(withProofs, binding), null, 2)}\n`);
     // Every process reads the node set from the registry (and follows it); the file is for clients.
     const common = [
       ...["--rpc", rpcUrl, "--registry", deployed.registry],
