@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { disperserKeys } from "@cellar/cli";
 import { blobsRoot } from "@cellar/codec";
 import {
   type Anvil,
@@ -15,13 +16,14 @@ import {
   latestBlock,
   publicClient,
   readParameters,
+  registerDisperser,
   registerNode,
   settleBatch,
   startAnvil,
 } from "@cellar/l1";
 import { createKeyFile, readKeyFile } from "@cellar/node";
 import { buildCertificate, signAttestation } from "@cellar/protocol";
-import { fromHex } from "@cellar/utils";
+import { fromHex, toHex } from "@cellar/utils";
 import t from "tap";
 import { request } from "undici";
 import { runCli } from "./helpers/cli.js";
@@ -347,4 +349,53 @@ t.test("cellar l1: deploy, register, list and deregister", async (t) => {
   t.match(table.stdout, /4 +left +http:\/\/127\.0\.0\.1:9/);
   const noKey = await runCli(["l1", "deregister", "3", ...l1Args]);
   t.equal(noKey.code, 2, "no --private-key: a usage error");
+});
+
+t.test("nodes accept the dispersers the L1 registry lists, and follow it", async (t) => {
+  const errors: unknown[] = [];
+  const flag = `0x${"a".repeat(96)}`;
+  const keys = disperserKeys(
+    { rpc: anvil.rpcUrl, registry, disperserKey: [flag] },
+    { error: (e) => errors.push(e) },
+    50,
+  );
+  const before = await keys.current();
+  t.same(
+    before.map((k) => toHex(k)),
+    [flag],
+    "before any registration: the flag's key alone",
+  );
+  t.equal(keys.ready(), true, "L1 answered");
+  const disperserId = await createKeyFile(join(dir, "l1-disperser.key"));
+  await registerDisperser({
+    rpcUrl: anvil.rpcUrl,
+    privateKey,
+    registry,
+    url: "http://127.0.0.1:9",
+    secretKey: disperserId.secretKey,
+  });
+  const seen = await new Promise<Uint8Array[]>((resolve) => {
+    const stop = keys.watch((next) => {
+      if (next.length === 2) {
+        stop();
+        resolve(next);
+      }
+    });
+  });
+  t.same(
+    seen.map((k) => toHex(k)).sort(),
+    [flag, toHex(disperserId.publicKey)].sort(),
+    "the registered disperser's key joins without a restart",
+  );
+  // L1 gone: the keys stay, readiness says why.
+  const offline = disperserKeys({ rpc: "http://127.0.0.1:1", registry }, { error: (e) => errors.push(e) }, 20);
+  await t.rejects(offline.current());
+  t.match(offline.ready(), /the L1 registry did not answer/);
+  const logged = errors.length;
+  const stop = offline.watch(() => t.fail("nothing to apply while L1 is down"));
+  for (let i = 0; i < 200 && errors.length === logged; i++) await new Promise((r) => setTimeout(r, 50));
+  stop();
+  t.ok(errors.length > 0, "the failed polls were logged");
+  t.same(disperserKeys({}, { error: () => {} }).ready(), true, "without L1 there is nothing to be unready for");
+  disperserKeys({}, { error: () => {} }).watch(() => {})();
 });

@@ -21,6 +21,7 @@
  * @packageDocumentation
  */
 
+export { disperserKeys } from "./commands/node.js";
 export { checkSettled } from "./commands/settle.js";
 export {
   CELLAR_BIN,

@@ -12,7 +12,7 @@ import {
   type NodeRecord,
   type SnapshotSource,
 } from "@cellar/protocol";
-import { type ServiceLimits, WorkQueue } from "@cellar/service";
+import { type ReadyCheck, type ServiceLimits, WorkQueue } from "@cellar/service";
 import { bytesEqual } from "@cellar/utils";
 import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import { DispersalGuard } from "./dispersal-guard.js";
@@ -65,6 +65,8 @@ export interface StorageNodeOptions {
   readonly verifyQueue?: number;
   /** HTTP limits (timeouts, connections, body, rate); defaults in `NODE_LIMITS`. */
   readonly limits?: Partial<ServiceLimits>;
+  /** Readiness checks beyond the node's own (store, node set): L1 reachable, for one. */
+  readonly readyChecks?: Readonly<Record<string, ReadyCheck>>;
 }
 
 export interface StorageNodeModules {
@@ -121,6 +123,11 @@ export class StorageNode {
     this.#opts = opts;
     this.#modules = modules;
     this.#dispersers = opts.dispersers ?? [];
+  }
+
+  /** How many disperser keys this node accepts dispersals from. */
+  get dispersers(): number {
+    return this.#dispersers.length;
   }
 
   /** Replaces the authorised disperser keys (from a flag or the L1 registry). */
@@ -224,6 +231,7 @@ export class StorageNode {
         }),
         quotaBytes: this.#opts.disperserQuotaBytes ?? DEFAULT_QUOTA_BYTES,
         ...(this.#opts.limits ? { limits: this.#opts.limits } : {}),
+        ...(this.#opts.readyChecks ? { readyChecks: this.#opts.readyChecks } : {}),
         custody: () => this.#custody,
         custodyAt: (reference) => this.custodyAt(reference),
         nodeCount: () => this.#nodes.length,

@@ -12,7 +12,7 @@ import {
 import type { Kzg } from "@cellar/kzg";
 import { BYTES_PER_CELL, BYTES_PER_COLUMN_ENTRY, CELLS_PER_EXT_BLOB, MAX_BLOBS_PER_BATCH } from "@cellar/params";
 import { type AttestationDomain, decodeDispersal, signAttestation } from "@cellar/protocol";
-import { createService, DEFAULT_LIMITS, type ServiceLimits, type WorkQueue } from "@cellar/service";
+import { createService, DEFAULT_LIMITS, type ReadyCheck, type ServiceLimits, type WorkQueue } from "@cellar/service";
 import { toHex } from "@cellar/utils";
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply } from "fastify";
 import type { DispersalGuard } from "./dispersal-guard.js";
@@ -46,6 +46,7 @@ export interface NodeContext {
   /** Bytes one disperser may keep on this node within the retention window. */
   readonly quotaBytes: number;
   readonly limits?: Partial<ServiceLimits>;
+  readonly readyChecks?: Readonly<Record<string, ReadyCheck>>;
   /** The columns this node keeps under the current node set. */
   custody(): ReadonlySet<number>;
   /**
@@ -156,7 +157,11 @@ export function buildNodeApp(ctx: NodeContext, logger?: FastifyBaseLogger): Fast
       ...(ctx.limits ? { limits: ctx.limits } : {}),
       metrics: ctx.metrics.registry,
       corsReads: true,
-      ready: { store: () => ctx.store.isOpen() || "store closed", nodeSet: () => ctx.ready() },
+      ready: {
+        store: () => ctx.store.isOpen() || "store closed",
+        nodeSet: () => ctx.ready(),
+        ...(ctx.readyChecks ?? {}),
+      },
       ...(logger ? { logger } : {}),
     },
     (app) => routes(app, ctx),

@@ -1,4 +1,5 @@
 import { sharedKzg } from "@cellar/kzg";
+import { type Address, readDispersers } from "@cellar/l1";
 import { StorageNode } from "@cellar/node";
 import { fromHex, toHex } from "@cellar/utils";
 import { hasNodeSet, loadNodeSet, type NodeSetFlags, referenceWindowOf, snapshotsOf, watchNodeSet } from "../config.js";
@@ -31,6 +32,7 @@ export interface NodeCommandOptions extends NodeSetFlags, LimitFlags {
  */
 export async function nodeCommand(options: NodeCommandOptions, io: Io): Promise<void> {
   const logger = serverLogger("node", options.logLevel);
+  const dispersers = disperserKeys(options, logger);
   const snapshots = snapshotsOf(options);
   const referenceWindow = await referenceWindowOf(options);
   const node = new StorageNode(
@@ -47,7 +49,8 @@ export async function nodeCommand(options: NodeCommandOptions, io: Io): Promise<
       maxBlobs: options.maxBlobs,
       retentionMs: options.retention * 1000,
       scrubCellsPerSecond: options.scrubRate,
-      dispersers: (options.disperserKey ?? []).map((k) => fromHex(k, 48, "--disperser-key")),
+      dispersers: await dispersers.current(),
+      readyChecks: { l1: () => dispersers.ready() },
       disperserQuotaBytes: options.disperserQuota,
       limits: limitsOf(options),
     },
@@ -60,7 +63,7 @@ export async function nodeCommand(options: NodeCommandOptions, io: Io): Promise<
     nodeId: toHex(node.identity.nodeId),
     publicKey: toHex(node.identity.publicKey),
     custody: node.custody.size,
-    dispersers: options.disperserKey?.length ?? 0,
+    dispersers: node.dispersers,
   };
   io.stdout.write(
     options.json
@@ -79,7 +82,52 @@ export async function nodeCommand(options: NodeCommandOptions, io: Io): Promise<
     },
     logger,
   );
+  const unwatchDispersers = dispersers.watch((keys) => node.setDispersers(keys));
   await untilStopped(logger);
   unwatch();
+  unwatchDispersers();
   await node.stop();
+}
+
+/**
+ * The dispersers a node accepts: the `--disperser-key` flags, and with --rpc and --registry every
+ * active disperser the L1 registry lists (polled every `pollMs`, so a disperser that registers or
+ * leaves takes effect without a restart). `ready()` says whether L1 answered the last poll.
+ */
+export function disperserKeys(
+  options: Pick<NodeCommandOptions, "disperserKey" | "rpc" | "registry">,
+  logger: { error(obj: object, msg: string): void },
+  pollMs = 5000,
+) {
+  const flags = (options.disperserKey ?? []).map((k) => fromHex(k, 48, "--disperser-key"));
+  const onL1 = options.rpc !== undefined && options.registry !== undefined;
+  let l1Error: string | undefined;
+  const read = async (): Promise<Uint8Array[]> => {
+    if (!onL1) return flags;
+    try {
+      const listed = await readDispersers({ rpcUrl: options.rpc as string, registry: options.registry as Address });
+      l1Error = undefined;
+      const keys = new Map([...flags, ...listed.map((d) => d.publicKey)].map((k) => [toHex(k), k]));
+      return [...keys.values()];
+    } catch (err) {
+      l1Error = (err as Error).message;
+      throw err;
+    }
+  };
+  return {
+    current: read,
+    ready: (): true | string => (l1Error === undefined ? true : `the L1 registry did not answer: ${l1Error}`),
+    watch(apply: (keys: Uint8Array[]) => void): () => void {
+      if (!onL1) return () => {};
+      const timer = setInterval(() => {
+        read()
+          .then(apply)
+          .catch((err: unknown) =>
+            logger.error({ err }, "reading the dispersers from L1 failed; keeping the old ones"),
+          );
+      }, pollMs);
+      timer.unref();
+      return () => clearInterval(timer);
+    },
+  };
 }

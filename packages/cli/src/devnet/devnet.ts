@@ -110,6 +110,14 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
         secretKey: identity.secretKey,
         url: urls[i] as string,
       });
+    // The disperser bonds and registers its key too: the nodes learn whom to accept from L1.
+    await l1.registerDisperser({
+      rpcUrl,
+      privateKey: account.privateKey,
+      registry: deployed.registry,
+      secretKey: disperserIdentity.secretKey,
+      url: urls[count + 1] as string,
+    });
     // The node set as L1 has it: what every process is given, in registry order with its indexes.
     const set = await l1.readNodeSet({ rpcUrl, registry: deployed.registry });
     step(`${set.length} storage nodes registered with their proofs of possession`);
@@ -146,7 +154,6 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       const child = await spawnServer({
         args: [
           ...["node", "--data", dataDir, "--key", keyFile, "--host", "127.0.0.1", "--port", String(ports[i])],
-          ...["--disperser-key", toHex(disperserIdentity.publicKey)],
           ...common,
         ],
         timeoutMs,
