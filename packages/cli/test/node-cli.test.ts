@@ -148,7 +148,9 @@ t.test("cellar node refuses bad configuration with one clear line", async (t) =>
     /\[CELLAR_ERR_PROTOCOL_INVALID_NODE_SET\]/,
   );
   t.match((await runCli(["node", "--data", dir, "--nodes", join(dir, "none.json")])).stderr, /cannot read node set/);
-  t.match((await runCli(["node", "--data", dir, "--chain-id", "x"])).stderr, /--chain-id must be an integer/);
+  const chain = await runCli(["node", "--data", dir, "--chain-id", "x"]);
+  t.match(chain.stderr, /--chain-id <id>' argument 'x' is invalid\. must be an integer chain id/);
+  t.equal(chain.code, 2, "a usage error");
   t.equal((await runCli(["node", "--data", dir, "--port", "70000"])).code, 2);
   t.equal((await runCli(["node", "--data", dir, "--retention", "soon"])).code, 2);
   t.equal((await runCli(["node"])).code, 2, "--data is required");
