@@ -182,16 +182,17 @@ t.test("client commands: --devnet or explicit flags, usage errors exit 2", async
   const noNodes = await runCli(["sample", `0x${"11".repeat(32)}`]);
   t.equal(noNodes.code, 2);
   t.match(noNodes.stderr, /^cellar: sample needs a node set: --nodes FILE, or --rpc URL --registry ADDRESS/);
-  const noRpc = await runCli(["settle", "x"]);
+  const id = `0x${"22".repeat(32)}`;
+  const noRpc = await runCli(["settle", id]);
   t.equal(noRpc.code, 2);
   t.match(noRpc.stderr, /^cellar: settle needs --rpc or --devnet FILE \(or CELLAR_DEVNET\)/);
   const bad = await runCli(["post", join(dir, "x.bin"), "--devnet", join(dir, "bad.json")]);
   t.equal(bad.code, 1);
   t.match(bad.stderr, /is not a devnet file written by cellar devnet \[CELLAR_ERR_CLI_DEVNET_FILE\]\n$/);
-  const missing = await runCli(["get", "x", "--devnet", join(dir, "none.json")]);
+  const missing = await runCli(["get", id, "--devnet", join(dir, "none.json")]);
   t.match(missing.stderr, /^cellar: cannot read devnet file .*\[CELLAR_ERR_CLI_DEVNET_FILE\]\n$/);
   t.notMatch(missing.stderr, /\n {4}at /, "no stack without --verbose");
-  const verbose = await runCli(["--verbose", "get", "x", "--devnet", join(dir, "none.json")]);
+  const verbose = await runCli(["--verbose", "get", id, "--devnet", join(dir, "none.json")]);
   t.match(verbose.stderr, /\n {4}at /, "a stack with --verbose");
   for (const command of ["devnet", "demo", "post", "get", "sample"]) {
     const help = await runCli([command, "--help"]);
