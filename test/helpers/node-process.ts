@@ -66,11 +66,14 @@ export function startServerProcess(role: string, args: string[], timeoutMs = 30_
     }, timeoutMs);
     const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
     lines.once("line", (line) => {
-      clearTimeout(timer);
       try {
         const ready = JSON.parse(line);
+        // A failure's JSON line: the exit below reports it, with stderr.
+        if (ready.error !== undefined) return;
+        clearTimeout(timer);
         resolve({ child, url: ready.url, ready, exited });
       } catch {
+        clearTimeout(timer);
         reject(new Error(`unexpected first line from cellar ${role}: ${line}`));
       }
     });

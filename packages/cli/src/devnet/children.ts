@@ -100,13 +100,15 @@ export function spawnServer(options: SpawnServerOptions): Promise<ChildServer> {
     }, options.timeoutMs ?? 60_000);
     const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
     lines.once("line", (line) => {
-      clearTimeout(timer);
       let ready: Record<string, unknown>;
       try {
         ready = JSON.parse(line) as Record<string, unknown>;
       } catch {
         ready = {};
       }
+      // A failure's JSON line ({error}): the child is exiting; its exit reports it with its stderr.
+      if (typeof ready.error === "object" && ready.error !== null) return;
+      clearTimeout(timer);
       if (typeof ready.url !== "string") {
         child.kill("SIGKILL");
         reject(failed(`printed an unexpected first line: ${line.slice(0, 200)}`));
