@@ -35,7 +35,7 @@ t.test("every other command is in a console block, one `$ ` command a line", asy
     [],
     "no other kind of code block",
   );
-  for (const doc of ["docs/PROTOCOL.md", "docs/PERFORMANCE.md", "docs/OPERATING.md"]) {
+  for (const doc of ["docs/PROTOCOL.md", "docs/PERFORMANCE.md", "docs/OPERATING.md", "docs/RELIABILITY.md"]) {
     t.match(readme, `](${doc})`, `links ${doc}`);
     t.ok(statSync(join(PROJECT_ROOT, doc)).isFile(), `${doc} exists`);
   }
