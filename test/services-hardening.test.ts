@@ -408,7 +408,8 @@ t.test("a 1 GiB streamed upload is refused at the body limit without buffering i
   } finally {
     clearInterval(sampler);
   }
-  t.ok(status === 413 || code === "UND_ERR_SOCKET", `refused (${status || code})`);
+  // Either the 413 arrives, or the server closed the socket first (reset or broken pipe here).
+  t.ok(status === 413 || ["UND_ERR_SOCKET", "EPIPE", "ECONNRESET"].includes(code), `refused (${status || code})`);
   if (status === 413) t.equal(code, "CELLAR_ERR_DISPERSER_TOO_LARGE");
   t.ok(sent < 1024, `the upload was cut off after ${sent} of 1024 MiB`);
   const grown = peak - baseline;
