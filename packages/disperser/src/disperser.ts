@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { ClientError, NodeClient, type RetrieveOptions, retrieveBatch } from "@cellar/client";
-import { type BatchManifest, checkFrameStart, encodeBatch, manifestToJson, parseManifest } from "@cellar/codec";
+import { checkFrameStart, encodeBatch, manifestToJson, parseManifest } from "@cellar/codec";
 import { ExplorerFeed } from "@cellar/explorer";
 import type { Kzg } from "@cellar/kzg";
 import { DEFAULT_TARGET } from "@cellar/light";
@@ -515,7 +515,7 @@ export class Disperser {
       kzg: this.#kzg,
       erasure: this.#erasure,
       deadlineMs: this.opts.retrieveDeadlineMs,
-      ...(known ? { manifest: parseKnown(known, root) } : {}),
+      ...(known ? { manifest: parseManifest(known, root) } : {}),
       onBadNode: (node, column, reason) => {
         this.metrics.badNodes.inc({ reason });
         this.#log?.warn(
@@ -543,10 +543,6 @@ export class Disperser {
     await this.client.close();
     await this.store.close();
   }
-}
-
-function parseKnown(json: BatchRecord["manifest"], root: Uint8Array): BatchManifest {
-  return parseManifest(json, root);
 }
 
 function view(record: BatchRecord): BatchView {

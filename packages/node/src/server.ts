@@ -106,6 +106,18 @@ function tooLarge(length: number, limit: number): NodeError {
   });
 }
 
+/** [§13.2] The disperser's bytes kept here plus `adding` must stay within its quota. */
+function checkQuota(ctx: NodeContext, disperser: string, adding: number): void {
+  const used = ctx.store.usageOf(disperser);
+  if (used + adding > ctx.quotaBytes) {
+    throw new NodeError(
+      "CELLAR_ERR_NODE_QUOTA_EXCEEDED",
+      `disperser ${disperser} keeps ${used} bytes here, its quota is ${ctx.quotaBytes}`,
+      { used, quota: ctx.quotaBytes, retryAfterSeconds: 60 },
+    );
+  }
+}
+
 /** The attestation answer for a stored batch, under the registry snapshot of `reference` (§11). */
 function attestation(ctx: NodeContext, root: Uint8Array, columns: readonly number[], reference: bigint) {
   return {
@@ -193,14 +205,7 @@ function routes(app: FastifyInstance, ctx: NodeContext): void {
         const limit = custodyBodyLimit(ctx, custody);
         const length = Number(request.headers["content-length"] ?? Number.NaN);
         if (length > limit) throw tooLarge(length, limit);
-        const used = ctx.store.usageOf(disperser);
-        if (used + (Number.isFinite(length) ? length : 0) > ctx.quotaBytes) {
-          throw new NodeError(
-            "CELLAR_ERR_NODE_QUOTA_EXCEEDED",
-            `disperser ${disperser} keeps ${used} bytes here, its quota is ${ctx.quotaBytes}`,
-            { used, quota: ctx.quotaBytes, retryAfterSeconds: 60 },
-          );
-        }
+        checkQuota(ctx, disperser, Number.isFinite(length) ? length : 0);
         const q = ctx.verifyQueue;
         if (q.running >= q.opts.concurrency && q.queued >= q.opts.maxQueued) {
           throw new NodeError("CELLAR_ERR_NODE_BUSY", "every verification slot is taken, try again shortly", {
@@ -242,14 +247,7 @@ function routes(app: FastifyInstance, ctx: NodeContext): void {
       // [§13.2] The frame header lives in cell 0 of blob 0: its keeper refuses data that would not decode.
       const first = body.columns.find((c) => c.index === 0)?.cells[0];
       if (first !== undefined) checkFrameStart(manifest, first);
-      const used = ctx.store.usageOf(disperser);
-      if (used + request.body.length > ctx.quotaBytes) {
-        throw new NodeError(
-          "CELLAR_ERR_NODE_QUOTA_EXCEEDED",
-          `disperser ${disperser} keeps ${used} bytes here, its quota is ${ctx.quotaBytes}`,
-          { used, quota: ctx.quotaBytes, retryAfterSeconds: 60 },
-        );
-      }
+      checkQuota(ctx, disperser, request.body.length);
       const bad = await ctx.verifyQueue.run(async () => {
         const stopTimer = ctx.metrics.verifySeconds.startTimer();
         try {
