@@ -60,6 +60,8 @@ t.test("cellar devnet of 8 nodes: post, certify, sample, settle, restart, alt-DA
     ["devnet", "post", "certificate", "sample", "settle", "kill", "retrieve", "teardown"],
   );
   t.equal(report.steps[5].details.killed.length, 1, "a third of 2 nodes (rounded) killed");
+  t.match(report.steps[3].details, { by: /^http:\/\/127\.0\.0\.1:\d+$/, samples: 18 }, "sampled by the light node");
+  t.ok(report.steps[3].details.confidence >= report.steps[3].details.target, "to the target, before settlement");
 
   // post 1 MiB → certificate
   const post = await runCli(["post", join(dir, "batch.bin"), "--devnet", file, "--json"]);
@@ -83,12 +85,23 @@ t.test("cellar devnet of 8 nodes: post, certify, sample, settle, restart, alt-DA
   t.match(verdict, { available: true, failed: [] });
   t.ok(verdict.confidence >= 1 - 1e-6, "target confidence reached");
 
-  // settled on anvil: the inbox checks the certificate on chain and records the root
+  // With --devnet too: the certificate is checked against the registry snapshot it names, and the
+  // batch is sampled before it is settled. Without a certificate, an unsettled root is refused.
+  const certified = await runCli(["sample", posted.id, "--devnet", file, "--certificate", join(dir, "posted.json")]);
+  t.equal(certified.code, 0, certified.stderr);
+  t.match(certified.stdout, /^available: confidence /);
   const early = await runCli(["sample", posted.id, "--devnet", file]);
   t.equal(early.code, 1, "with --devnet, sample trusts only roots the L1 inbox recorded");
+  t.match(early.stderr, /has not recorded batch .*--certificate FILE.*\[CELLAR_ERR_LIGHT_UNTRUSTED_ROOT\]/);
+
+  // settled on anvil once the devnet's light node vouched: the inbox checks the certificate on
+  // chain and records the root
   const settle = await runCli(["settle", posted.id, "--devnet", file, "--json"]);
   t.equal(settle.code, 0, settle.stderr);
-  t.match(JSON.parse(settle.stdout), { root: posted.root, alreadyRecorded: false });
+  const settledOut = JSON.parse(settle.stdout);
+  t.match(settledOut, { root: posted.root, alreadyRecorded: false, sampling: { by: info.light.url } });
+  t.ok(settledOut.sampling.confidence >= 1 - 1e-6, "the light node vouched at the target");
+  t.ok(settledOut.sampling.samples > 0 && Date.parse(settledOut.sampling.at) > 0, "with its round and when");
   const at = { rpcUrl: info.l1.rpc, inbox: info.l1.inbox as `0x${string}` };
   t.ok(await isRecorded({ ...at, root: certificate.root }), "the inbox recorded the root");
   const trusted = await runCli(["sample", posted.id, "--devnet", file, "--json"]);

@@ -98,38 +98,73 @@ t.test("cellar settle posts the certificate; the inbox records it; again is a no
   const unsettled = await runCli(["sample", batch.id, ...l1]);
   t.equal(unsettled.code, 1, "a root the inbox has not recorded is not trusted");
   t.match(unsettled.stderr, /has not recorded batch .*\[CELLAR_ERR_LIGHT_UNTRUSTED_ROOT\]/);
+  // Its certificate, checked against the registry snapshot it names, is a trust root before
+  // settlement; a certificate for another batch is not.
+  writeFileSync(join(dir, "posted.json"), posted.stdout);
+  const certified = await runCli(["sample", batch.id, ...l1, "--certificate", join(dir, "posted.json"), "--json"]);
+  t.equal(certified.code, 0, certified.stderr);
+  t.match(JSON.parse(certified.stdout), { available: true, failed: [] });
+  const otherId = `0x${"cd".repeat(32)}`;
+  const wrong = await runCli(["sample", otherId, ...l1, "--certificate", join(dir, "posted.json"), "--json"]);
+  t.equal(wrong.code, 1);
+  t.match(JSON.parse(wrong.stdout), { error: { code: "CELLAR_ERR_CLI_INPUT", message: /another batch/ } });
 
   const args = ["settle", batch.id, "--disperser", disperser.url, "--rpc", anvil.rpcUrl, "--inbox", inbox];
   const missingKey = await runCli(args);
   t.equal(missingKey.code, 2, "no --private-key: a usage error");
   t.match(missingKey.stderr, /--private-key/);
+  const noSampler = await runCli([...args, "--private-key", privateKey, "--json"]);
+  t.equal(noSampler.code, 2, "no light node, no node set, no --skip-sampling: a usage error");
+  t.match(JSON.parse(noSampler.stdout), {
+    error: { code: "CELLAR_ERR_CLI_USAGE", message: /samples the batch first/ },
+  });
+  t.equal(await isRecorded({ rpcUrl: anvil.rpcUrl, inbox, root: fromHex(batch.root, 32) }), false);
 
-  const settled = await runCli([...args, "--private-key", privateKey, "--json"]);
+  // A light node that cannot vouch: nothing is posted.
+  const deaf = await runCli([...args, "--private-key", privateKey, "--light", "http://127.0.0.1:1", "--json"]);
+  t.equal(deaf.code, 1);
+  t.match(JSON.parse(deaf.stdout), { error: { code: "CELLAR_ERR_CLI_NOT_AVAILABLE", message: /could not be asked/ } });
+  t.equal(await isRecorded({ rpcUrl: anvil.rpcUrl, inbox, root: fromHex(batch.root, 32) }), false, "not settled");
+
+  // The light node (it checks the certificate itself) vouches; then the root is posted.
+  const settled = await runCli([...args, "--private-key", privateKey, "--light", light.url, "--json"]);
   t.equal(settled.code, 0, settled.stderr);
-  const out = JSON.parse(settled.stdout) as { txHash: string; blockNumber: number; alreadyRecorded: boolean };
-  t.match(out, { txHash: /^0x[0-9a-f]{64}$/, alreadyRecorded: false });
+  const out = JSON.parse(settled.stdout) as {
+    txHash: string;
+    blockNumber: number;
+    alreadyRecorded: boolean;
+    sampling: { by: string; confidence: number; target: number };
+  };
+  t.match(out, { txHash: /^0x[0-9a-f]{64}$/, alreadyRecorded: false, sampling: { by: light.url } });
+  t.ok(out.sampling.confidence >= out.sampling.target && out.sampling.target === 1 - 1e-6);
   t.ok(out.blockNumber > 0);
   t.equal(await isRecorded({ rpcUrl: anvil.rpcUrl, inbox, root: fromHex(batch.root, 32) }), true);
 
-  const again = await runCli([...args, "--private-key", privateKey, "--json"]);
+  const again = await runCli([...args, "--private-key", privateKey, "--light", light.url, "--json"]);
   t.equal(again.code, 0, again.stderr);
-  t.match(JSON.parse(again.stdout), { txHash: out.txHash, blockNumber: out.blockNumber, alreadyRecorded: true });
+  t.match(JSON.parse(again.stdout), {
+    txHash: out.txHash,
+    blockNumber: out.blockNumber,
+    alreadyRecorded: true,
+    sampling: { skipped: "already recorded" },
+  });
 
-  const human = await runCli([...args, "--private-key", privateKey]);
+  const human = await runCli([...args, "--private-key", privateKey, "--light", light.url]);
   t.match(human.stdout, /already settled: batch /);
 
   const sampled = await runCli(["sample", batch.id, ...l1, "--json"]);
   t.equal(sampled.code, 0, sampled.stderr);
   t.match(JSON.parse(sampled.stdout), { available: true });
 
-  // The light node is not told by the disperser: it learns the batch from the inbox event alone.
-  let availability: { status?: string } = {};
-  for (let i = 0; i < 100 && availability.status !== "available"; i++) {
+  // The light node took the certified batch before settlement (settle registered it) and kept
+  // following the inbox after: its verdict now names the transaction that recorded the root.
+  let availability: { status?: string; settled?: { txHash: string } } = {};
+  for (let i = 0; i < 300 && availability.settled === undefined; i++) {
     const res = await request(`${light.url}/v1/batches/${batch.id}/availability`);
-    availability = (await res.body.json()) as { status?: string };
-    if (availability.status !== "available") await new Promise((r) => setTimeout(r, 200));
+    availability = (await res.body.json()) as typeof availability;
+    if (availability.settled === undefined) await new Promise((r) => setTimeout(r, 200));
   }
-  t.equal(availability.status, "available", "the light node sampled the settled batch");
+  t.match(availability, { status: "available", settled: { txHash: out.txHash } }, "sampled, then seen settled");
 });
 
 t.test("cellar settle reports a batch recorded under another certificate as a mismatch", async (t) => {
@@ -160,18 +195,7 @@ t.test("cellar settle reports a batch recorded under another certificate as a mi
     size: batch.size,
     certificate: buildCertificate(root, signatures, 4, reference),
   });
-  const res = await runCli([
-    "settle",
-    batch.id,
-    "--disperser",
-    disperser.url,
-    "--rpc",
-    anvil.rpcUrl,
-    "--inbox",
-    inbox,
-    "--private-key",
-    privateKey,
-  ]);
+  const res = await runCli(["settle", batch.id, "--disperser", disperser.url, ...l1, "--private-key", privateKey]);
   t.equal(res.code, 1);
   t.match(
     res.stderr,
@@ -191,9 +215,49 @@ t.test("a batch that is not certified is not settled", async (t) => {
     inbox,
     "--private-key",
     privateKey,
+    "--skip-sampling",
   ]);
   t.equal(res.code, 1);
   t.match(res.stderr, /^cellar: .*\[CELLAR_ERR_/);
+});
+
+t.test("cellar settle samples with its own light client over the registry, or skips with a warning", async (t) => {
+  writeFileSync(join(dir, "third.bin"), randomBytes(5000));
+  const posted = JSON.parse(
+    (await runCli(["post", join(dir, "third.bin"), "--disperser", disperser.url, "--json"])).stdout,
+  ) as { id: string; root: string };
+  const args = ["settle", posted.id, "--disperser", disperser.url, ...l1, "--private-key", privateKey];
+  const own = await runCli([...args, "--json"]);
+  t.equal(own.code, 0, own.stderr);
+  const out = JSON.parse(own.stdout) as { sampling: { by: string; confidence: number; samples: number } };
+  t.match(out.sampling, { by: "cellar settle" });
+  t.ok(out.sampling.confidence >= 1 - 1e-6 && out.sampling.samples > 0, "sampled to the target");
+  // No one registered this batch with the light node: it learns it from the inbox event alone.
+  let availability: { status?: string } = {};
+  for (let i = 0; i < 300 && availability.status !== "available"; i++) {
+    const res = await request(`${light.url}/v1/batches/${posted.id}/availability`);
+    availability = (await res.body.json()) as typeof availability;
+    if (availability.status !== "available") await new Promise((r) => setTimeout(r, 200));
+  }
+  t.equal(availability.status, "available", "the light node sampled the settled batch");
+
+  writeFileSync(join(dir, "fourth.bin"), randomBytes(5000));
+  const fourth = JSON.parse(
+    (await runCli(["post", join(dir, "fourth.bin"), "--disperser", disperser.url, "--json"])).stdout,
+  ) as { id: string };
+  const skipped = await runCli([
+    "settle",
+    fourth.id,
+    "--disperser",
+    disperser.url,
+    ...l1,
+    "--private-key",
+    privateKey,
+    "--skip-sampling",
+  ]);
+  t.equal(skipped.code, 0, skipped.stderr);
+  t.match(skipped.stderr, /^warning: settling batch .* without sampling it first \(--skip-sampling\)/);
+  t.match(skipped.stdout, /sampled +not sampled \(--skip-sampling\)/);
 });
 
 t.test("servers without a node set, or --registry without --rpc: usage errors", async (t) => {
@@ -261,7 +325,8 @@ t.test("cellar l1: deploy, register, list and deregister", async (t) => {
     "--minimum-stake",
     "1e18",
   ]);
-  t.match(badStake.stderr, /--minimum-stake must be a non-negative integer.*\[CELLAR_ERR_CLI_INPUT\]/);
+  t.equal(badStake.code, 2, "a malformed flag value is a usage error");
+  t.match(badStake.stderr, /--minimum-stake must be a non-negative integer, got 1e18/);
   const badQuorum = await runCli([
     "l1",
     "deploy",
@@ -272,8 +337,8 @@ t.test("cellar l1: deploy, register, list and deregister", async (t) => {
     "--quorum",
     "4/3",
   ]);
-  t.equal(badQuorum.code, 1);
-  t.match(badQuorum.stderr, /--quorum must be a fraction.*\[CELLAR_ERR_CLI_INPUT\]/);
+  t.equal(badQuorum.code, 2, "a bad --quorum is a usage error, before any network call");
+  t.match(badQuorum.stderr, /--quorum must be a fraction in \(0, 1\] such as 2\/3 or 0\.75, got 4\/3/);
 
   const l1Args = ["--rpc", anvil.rpcUrl, "--registry", registry];
   const key = join(dir, "extra.key");

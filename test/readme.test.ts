@@ -49,6 +49,7 @@ async function mainJob(t: Test, dir: string): Promise<void> {
   const out = execSync(blocks[1]?.[0] as string, { cwd: join(dir, "demo"), stdio: "pipe", encoding: "utf8" });
   for (const step of ["devnet", "post", "certificate", "sample", "settle", "kill", "retrieve", "teardown"])
     t.match(out, new RegExp(`^ {2}${step} +\\d+\\.\\d\\d s {2}\\S`, "m"), `step ${step} reported with its time`);
+  t.match(out, /sample .* the light node http:\/\/127\.0\.0\.1:\d+ found it available: confidence /, "sampled by whom");
   t.match(out, /kill .*\(3 of 8\)/, "a third of the nodes killed");
   t.match(out, /identical to the posted batch/);
   t.match(out, /^demo passed in [\d.]+ s: batch bafkrwi/m);

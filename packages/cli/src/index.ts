@@ -22,7 +22,7 @@
  */
 
 export { disperserKeys } from "./commands/node.js";
-export { checkSettled } from "./commands/settle.js";
+export { checkSettled, type SettleSampling, sampleBeforeSettling } from "./commands/settle.js";
 export {
   CELLAR_BIN,
   type ChildServer,
@@ -53,3 +53,4 @@ export { withDevnet } from "./devnet/use-devnet.js";
 export { CLI_ERROR_CODES, CliError, type CliErrorCode, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./errors.js";
 export type { Io } from "./output.js";
 export { main, VERSION } from "./program.js";
+export { type Vouch, vouchByLightNode, vouchBySampling } from "./vouch.js";

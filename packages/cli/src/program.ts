@@ -10,17 +10,19 @@ import { disperserCommand } from "./commands/disperser.js";
 import { encodeCommand } from "./commands/encode.js";
 import { keygenCommand } from "./commands/keygen.js";
 import {
+  integer,
   l1DeployCommand,
   l1DeregisterCommand,
   l1NodesCommand,
   l1RegisterCommand,
   l1WithdrawCommand,
+  parseQuorum,
 } from "./commands/l1.js";
 import { nodeCommand } from "./commands/node.js";
 import { getCommand, postCommand } from "./commands/post.js";
 import { lightCommand, sampleCommand } from "./commands/sample.js";
 import { settleCommand } from "./commands/settle.js";
-import type { NodeSetFlags } from "./config.js";
+import { hasNodeSet, type NodeSetFlags } from "./config.js";
 import { withDevnet } from "./devnet/use-devnet.js";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./errors.js";
 import {
@@ -90,6 +92,18 @@ function daLayerByte(value: string): number {
       "must be a DA-layer byte in 0..126 (0x00..0x7e), as the OP Stack alt-DA spec allows",
     );
   return n;
+}
+
+/** A flag value checked by `check` while parsing, so a malformed one is a usage error (exit 2). */
+function usageChecked(check: (value: string) => unknown): (value: string) => string {
+  return (value) => {
+    try {
+      check(value);
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+    return value;
+  };
 }
 
 const concurrencyOption = () =>
@@ -432,27 +446,74 @@ API: PUT /v1/batches/:id {certificate}; GET /v1/batches/:id/availability; /healt
 
   program
     .command("settle")
-    .description("post a certified batch's root and certificate to the L1 inbox, which checks it on chain")
+    .description(
+      "have a light client sample a certified batch, then post its root and certificate to the L1 inbox, which checks it on chain",
+    )
     .argument("<id>", "batch id (CID) or 0x root, as the disperser knows it")
     .addOption(disperserOption())
     .addOption(rpcOption())
     .addOption(new Option("--inbox <address>", "the L1 inbox contract").env("CELLAR_INBOX"))
     .addOption(privateKeyOption())
+    .addOption(
+      new Option("--light <url>", "the light node whose verdict settlement waits for (default: the devnet's)").env(
+        "CELLAR_LIGHT",
+      ),
+    )
+    .addOption(nodesOption(" (without --light: sample with this command's own light client)"))
+    .addOption(registryOption())
+    .addOption(chainIdOption("the certificate is"))
+    .addOption(replicationOption())
+    .addOption(
+      new Option("--confidence <x>", "target confidence before settling")
+        .argParser(openFraction)
+        .default(1 - 1e-6, "1 - 1e-6"),
+    )
+    .addOption(
+      new Option("--sampling-deadline <seconds>", "longest to wait for the light client's verdict")
+        .argParser(positiveInt)
+        .default(60),
+    )
+    .addOption(
+      new Option("--timeout <seconds>", "per-request timeout of the own sampler towards each node")
+        .argParser(positiveInt)
+        .default(5),
+    )
+    .option(
+      "--skip-sampling",
+      "settle without sampling (for operators who sampled elsewhere; printed as a warning)",
+      false,
+    )
     .addOption(devnetOption())
-    .option("--json", "print {txHash, blockNumber, gasUsed, alreadyRecorded, …} as JSON", false)
+    .option(
+      "--json",
+      "print {txHash, blockNumber, gasUsed, alreadyRecorded, sampling: {by, confidence, …}, …} as JSON",
+      false,
+    )
     .addHelpText(
       "after",
       `
 Examples:
   $ cellar settle bafkrwi... --devnet devnet/devnet.json
-  $ cellar settle 0x<root> --rpc http://127.0.0.1:8545 --inbox 0x… --private-key 0x… --json
+  $ cellar settle 0x<root> --rpc http://127.0.0.1:8545 --inbox 0x… --private-key 0x… --light http://127.0.0.1:7200 --json
+  $ cellar settle 0x<root> --rpc … --inbox 0x… --private-key 0x… --registry 0x…   samples it here first
+  $ cellar settle 0x<root> --rpc … --inbox 0x… --private-key 0x… --skip-sampling   sampled elsewhere
 
-A batch the inbox already recorded is not posted again: its transaction is reported.`,
+Nothing is posted until a light client (--light, else this command over the node set) found the
+batch available at --confidence. A batch the inbox already recorded is not posted again: its
+transaction is reported.`,
     )
     .action((id: string, opts, cmd: Command) =>
       run(
         Promise.resolve(validateId(cmd, id))
           .then(() => withDevnet(opts, cmd, ["rpc", "inbox", "privateKey"]))
+          .then((o) => {
+            if (!o.skipSampling && o.light === undefined && !hasNodeSet(o))
+              cmd.error(
+                "settle samples the batch first: give --light URL, or a node set (--nodes FILE, or --registry ADDRESS), or --skip-sampling",
+                { exitCode: EXIT_USAGE },
+              );
+            return o;
+          })
           .then((o) => settleCommand(id, o, io)),
       ),
     );
@@ -470,10 +531,26 @@ A batch the inbox already recorded is not posted again: its transaction is repor
       .command("deploy")
       .description("deploy a node registry (unless --registry names one) and a batch inbox bound to it")
       .addOption(new Option("--registry <address>", "bind the inbox to this existing registry"))
-      .addOption(new Option("--quorum <fraction>", "share of the snapshot's stake a certificate needs").default("2/3"))
-      .option("--minimum-stake <wei>", "the least bond of a node or disperser, in wei", "1000000000000000000")
-      .option("--unbonding-blocks <n>", "blocks between leaving and withdrawing", "151200")
-      .option("--reference-window <n>", "how many blocks old a certificate's reference may be", "7200")
+      .addOption(
+        new Option("--quorum <fraction>", "share of the snapshot's stake a certificate needs")
+          .argParser(usageChecked((v) => parseQuorum(v)))
+          .default("2/3"),
+      )
+      .addOption(
+        new Option("--minimum-stake <wei>", "the least bond of a node or disperser, in wei")
+          .argParser(usageChecked((v) => integer(v, "--minimum-stake")))
+          .default("1000000000000000000"),
+      )
+      .addOption(
+        new Option("--unbonding-blocks <n>", "blocks between leaving and withdrawing")
+          .argParser(usageChecked((v) => integer(v, "--unbonding-blocks")))
+          .default("151200"),
+      )
+      .addOption(
+        new Option("--reference-window <n>", "how many blocks old a certificate's reference may be")
+          .argParser(usageChecked((v) => integer(v, "--reference-window")))
+          .default("7200"),
+      )
       .option("--permissioned", "only allow-listed operators may register (on top of the bond)", false)
       .addHelpText(
         "after",

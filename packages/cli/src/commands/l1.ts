@@ -31,7 +31,7 @@ export function parseQuorum(value: string): { numerator: number; denominator: nu
 }
 
 /** `cellar l1 deploy`: a registry (or an existing one) and an inbox bound to it. */
-function integer(value: string | undefined, flag: string): bigint | undefined {
+export function integer(value: string | undefined, flag: string): bigint | undefined {
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value))
     throw new CliError("CELLAR_ERR_CLI_INPUT", `${flag} must be a non-negative integer, got ${value}`);

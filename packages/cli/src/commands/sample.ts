@@ -4,7 +4,7 @@ import { rootFromBatchId } from "@cellar/codec";
 import { sharedKzg } from "@cellar/kzg";
 import { type Address, postedBatches, publicClient, recordedBatch, watchBatches } from "@cellar/l1";
 import { LightError, LightNode, sampleBatch, trustCertificate } from "@cellar/light";
-import { parseCertificate } from "@cellar/protocol";
+import { type Certificate, type NodeRecord, parseCertificate } from "@cellar/protocol";
 import { bytesEqual, toHex } from "@cellar/utils";
 import { loadNodeSet, type NodeSetFlags, snapshotsOf, watchNodeSet } from "../config.js";
 import { CliError } from "../errors.js";
@@ -19,14 +19,51 @@ function inboxOnL1(options: { rpc?: string | undefined; inbox: string }): boolea
   return options.rpc !== undefined && options.inbox.toLowerCase() !== ZERO_ADDRESS;
 }
 
-export interface SampleCommandOptions extends NodeSetFlags {
+export interface SampleCommandOptions extends CertificateTrustFlags {
   readonly confidence: number;
   readonly certificate?: string;
+  readonly timeout: number;
+  readonly json: boolean;
+}
+
+export interface CertificateTrustFlags extends NodeSetFlags {
   readonly chainId: string;
   readonly inbox: string;
   readonly replication: number;
-  readonly timeout: number;
-  readonly json: boolean;
+}
+
+/**
+ * A certificate made the trust anchor for its root: checked (quorum, aggregate signature, domain)
+ * against the node set of the registry snapshot at its reference block, or against the static
+ * node set without a registry. Resolves with the root and that node set (the batch's custody).
+ */
+export async function trustCertificateOf(
+  certificate: Certificate,
+  options: CertificateTrustFlags,
+): Promise<{ root: Uint8Array; nodes: readonly NodeRecord[] }> {
+  const snapshots = snapshotsOf(options);
+  const nodes = snapshots ? await snapshots.nodesAt(certificate.reference) : await loadNodeSet(options);
+  const root = trustCertificate(certificate, nodes, domainOf(options), { replication: options.replication });
+  return { root, nodes };
+}
+
+/** `trustCertificateOf` for a file: a certificate, or `cellar post --json` output holding one. */
+async function trustCertificateFile(
+  file: string,
+  options: CertificateTrustFlags,
+): Promise<{ root: Uint8Array; nodes: readonly NodeRecord[] }> {
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(file, "utf8"));
+  } catch (err) {
+    throw new CliError(
+      "CELLAR_ERR_CLI_INPUT",
+      `cannot read certificate ${file}: ${(err as Error).message}`,
+      {},
+      { cause: err },
+    );
+  }
+  return trustCertificateOf(parseCertificate((json as { certificate?: unknown }).certificate ?? json), options);
 }
 
 /**
@@ -36,40 +73,27 @@ export interface SampleCommandOptions extends NodeSetFlags {
  * the manifest is checked against the root. Exit 0 only when the target confidence is reached.
  */
 export async function sampleCommand(id: string, options: SampleCommandOptions, io: Io): Promise<void> {
-  let nodes = await loadNodeSet(options);
-  // With the registry, custody is the batch's own snapshot's (the reference its certificate names).
-  const snapshots = snapshotsOf(options);
+  let nodes: readonly NodeRecord[];
   let root = rootFromBatchId(id);
-  if (inboxOnL1(options)) {
+  if (options.certificate !== undefined) {
+    // The certificate is the trust anchor, checked against the registry snapshot it names: the
+    // batch need not be settled yet (sampling comes before settlement).
+    const trusted = await trustCertificateFile(options.certificate, options);
+    if (!bytesEqual(trusted.root, root))
+      throw new CliError("CELLAR_ERR_CLI_INPUT", "the certificate is for another batch than the id given");
+    ({ root, nodes } = trusted);
+  } else if (inboxOnL1(options)) {
     const recorded = await recordedBatch({ rpcUrl: options.rpc as string, inbox: options.inbox as Address, root });
     if (recorded === null)
       throw new LightError(
         "CELLAR_ERR_LIGHT_UNTRUSTED_ROOT",
-        `the L1 inbox ${options.inbox} has not recorded batch ${id}`,
+        `the L1 inbox ${options.inbox} has not recorded batch ${id} (before settlement, trust it through --certificate FILE)`,
         { inbox: options.inbox },
       );
-    if (snapshots) nodes = [...(await snapshots.nodesAt(recorded.reference))];
-  }
-  if (options.certificate !== undefined) {
-    let json: unknown;
-    try {
-      json = JSON.parse(await readFile(options.certificate, "utf8"));
-    } catch (err) {
-      throw new CliError(
-        "CELLAR_ERR_CLI_INPUT",
-        `cannot read certificate ${options.certificate}: ${(err as Error).message}`,
-        {},
-        { cause: err },
-      );
-    }
-    const certificate = parseCertificate((json as { certificate?: unknown }).certificate ?? json);
-    const domain = domainOf(options);
-    if (snapshots) nodes = [...(await snapshots.nodesAt(certificate.reference))];
-    const trusted = trustCertificate(certificate, nodes, domain, { replication: options.replication });
-    if (!bytesEqual(trusted, root))
-      throw new CliError("CELLAR_ERR_CLI_INPUT", "the certificate is for another batch than the id given");
-    root = trusted;
-  }
+    // With the registry, custody is the batch's own snapshot's (the reference its certificate names).
+    const snapshots = snapshotsOf(options);
+    nodes = snapshots ? await snapshots.nodesAt(recorded.reference) : await loadNodeSet(options);
+  } else nodes = await loadNodeSet(options);
   const client = new NodeClient({ timeoutMs: options.timeout * 1000, attempts: 1 });
   const bar = progressBar(io, !options.json);
   try {
