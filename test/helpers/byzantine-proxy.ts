@@ -102,7 +102,7 @@ export async function startByzantineProxy(upstream: string, mode: ByzantineMode 
       body: req.method === "GET" || req.method === "HEAD" ? null : await body(req),
       dispatcher: agent,
     });
-    let out = Buffer.from(await upstreamRes.body.arrayBuffer());
+    let out: Buffer = Buffer.from(await upstreamRes.body.arrayBuffer());
     const type = String(upstreamRes.headers["content-type"] ?? "application/octet-stream");
     const ok = upstreamRes.statusCode === 200;
     const cells = ok && read !== null && !read[2]?.startsWith("manifest");

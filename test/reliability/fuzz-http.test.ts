@@ -147,11 +147,11 @@ interface Tally {
   statuses: Map<number, number>;
 }
 
-async function send(r: fc.RecordValue<{ [k: string]: unknown }>, tally: Tally) {
+async function send(r: unknown, tally: Tally) {
   const { base, path, method, body, contentType, auth } = r as {
     base: string;
     path: string;
-    method: "GET";
+    method: "GET" | "PUT" | "POST" | "DELETE" | "PATCH" | "OPTIONS" | "HEAD";
     body: Buffer | undefined;
     contentType: string;
     auth: Record<string, string>;
