@@ -1,6 +1,14 @@
+import { STATUS_CODES } from "node:http";
+import type { Socket } from "node:net";
 import { CellarError } from "@cellar/utils";
 import rateLimit from "@fastify/rate-limit";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from "fastify";
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from "fastify";
 import { Counter, type Registry } from "prom-client";
 import { SERVICE_STATUS, ServiceError } from "./errors.js";
 import { resolveLimits, type ServiceLimits } from "./limits.js";
@@ -46,6 +54,14 @@ const FASTIFY_REASONS: Readonly<Record<string, "TOO_LARGE" | "BAD_REQUEST">> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: "BAD_REQUEST",
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: "BAD_REQUEST",
   FST_ERR_CTP_INVALID_JSON_BODY: "BAD_REQUEST",
+  // Node's parser, before Fastify sees a request (see clientErrorHandler below).
+  HPE_HEADER_OVERFLOW: "TOO_LARGE",
+};
+
+/** The status Node's HTTP parser refusals are answered with (anything else: 400). */
+const CLIENT_ERROR_STATUS: Readonly<Record<string, number>> = {
+  HPE_HEADER_OVERFLOW: 431,
+  ERR_HTTP_REQUEST_TIMEOUT: 408,
 };
 
 /**
@@ -116,6 +132,27 @@ export function createService(
     },
     return503OnClosing: true,
     forceCloseConnections: true,
+    // A request Node's parser refuses (a broken request line, headers past the size limit, a
+    // header deadline) and one Fastify's router refuses (a bad URL encoding, an over-long
+    // parameter) are answered in the same JSON shape as every other refusal.
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket: Socket) => {
+      if (err.code === "ECONNRESET" || socket.destroyed) return;
+      const status = CLIENT_ERROR_STATUS[err.code ?? ""] ?? 400;
+      const answer = answerFor(
+        { code: err.code, statusCode: status, message: `malformed request (${err.code ?? "parse error"})` },
+        options,
+      );
+      refused.inc({ code: answer.code });
+      const body = JSON.stringify({ error: { code: answer.code, message: answer.message } });
+      if (socket.writable) {
+        socket.write(
+          `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`,
+        );
+      }
+      socket.destroy(err);
+    },
+    frameworkErrors: (err: FastifyError, request: FastifyRequest, reply: FastifyReply) =>
+      sendError(err, request, reply),
   };
   const app: FastifyInstance = options.logger
     ? Fastify({ ...common, loggerInstance: options.logger })
@@ -142,14 +179,15 @@ export function createService(
     });
   });
 
-  app.setErrorHandler((err, request, reply) => {
+  function sendError(err: unknown, request: FastifyRequest, reply: FastifyReply): void {
     const answer = answerFor(err, options);
     refused.inc({ code: answer.code });
     if (answer.status >= 500 && answer.status !== 503) request.log.error({ err }, "request failed");
     else request.log.info({ code: answer.code, status: answer.status }, answer.message);
     if (answer.retryAfterSeconds !== undefined) void reply.header("retry-after", String(answer.retryAfterSeconds));
     void reply.status(answer.status).send({ error: { code: answer.code, message: answer.message } });
-  });
+  }
+  app.setErrorHandler(sendError);
   app.setNotFoundHandler((request, reply) => {
     const code = `CELLAR_ERR_${options.area}_NOT_FOUND`;
     refused.inc({ code });
