@@ -117,3 +117,10 @@ export function watchNodeSet(
     if (timer) clearInterval(timer);
   };
 }
+
+const ZERO_ADDRESS = `0x${"00".repeat(20)}`;
+
+/** Whether roots can be trusted from the L1 inbox: an RPC and a real inbox address are given. */
+export function inboxOnL1(options: { rpc?: string | undefined; inbox: string }): boolean {
+  return options.rpc !== undefined && options.inbox.toLowerCase() !== ZERO_ADDRESS;
+}

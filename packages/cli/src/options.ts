@@ -1,19 +1,10 @@
-import { InvalidArgumentError, Option } from "commander";
+import { availableParallelism } from "node:os";
+import { DEFAULT_TARGET } from "@cellar/light";
+import { DEFAULT_REPLICATION } from "@cellar/protocol";
+import { type Command, Option, type OptionValues } from "@commander-js/extra-typings";
+import { chainIdArg, nonNegativeInt, openFraction, port, positiveInt } from "./args.js";
 
 /** Options several server and client commands share, defined once. */
-
-export function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("must be a positive integer");
-  return n;
-}
-
-function port(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535)
-    throw new InvalidArgumentError("must be a port number (0 picks a free one)");
-  return n;
-}
 
 export const hostOption = () =>
   new Option("--host <host>", "address to listen on").env("CELLAR_HOST").default("127.0.0.1");
@@ -25,21 +16,19 @@ export const portOption = (fallback: number) =>
     .default(fallback);
 
 export const replicationOption = () =>
-  new Option("--replication <r>", "custodians per column").argParser(positiveInt).default(2);
+  new Option("--replication <r>", "custodians per column").argParser(positiveInt).default(DEFAULT_REPLICATION);
 
-/** The L1 chain and inbox attestations and certificates are bound to. */
-/** A chain id: a non-negative integer (decimal or 0x-hex), checked before anything runs. */
-export function chainIdArg(value: string): string {
-  let id: bigint;
-  try {
-    id = BigInt(value);
-  } catch {
-    throw new InvalidArgumentError("must be an integer chain id");
-  }
-  if (id < 0n || id >= 1n << 256n) throw new InvalidArgumentError("must be a uint256 chain id");
-  return value;
-}
+/** The target confidence of a sampling light client (the light client's default). */
+export const confidenceOption = (what = "target confidence") =>
+  new Option("--confidence <x>", what).argParser(openFraction).default(DEFAULT_TARGET, "1 - 1e-6");
 
+/** Blobs encoded or decoded at once. */
+export const concurrencyOption = () =>
+  new Option("--concurrency <n>", `blobs processed at once (default: ${availableParallelism()}, the core count)`)
+    .argParser(positiveInt)
+    .env("CELLAR_CONCURRENCY");
+
+/** The L1 chain attestations and certificates are bound to. */
 export const chainIdOption = (what: string) =>
   new Option("--chain-id <id>", `chain id ${what} bound to`)
     .env("CELLAR_CHAIN_ID")
@@ -90,12 +79,6 @@ export interface LimitFlags {
   readonly headersTimeout?: number;
 }
 
-function nonNegativeInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("must be a non-negative integer");
-  return n;
-}
-
 export const rateLimitOption = () =>
   new Option("--rate-limit <n>", "requests per minute one client address may make (0: no limit)")
     .env("CELLAR_RATE_LIMIT")
@@ -131,14 +114,30 @@ export function limitsOf(flags: LimitFlags): {
   };
 }
 
-/** Disperser public keys (0x + 96 hex digits), comma-separated or repeated. */
-export function collectKeys(value: string, previous: string[] = []): string[] {
-  const keys = value
-    .split(/[\s,]+/)
-    .filter((k) => k !== "")
-    .map((k) => {
-      if (!/^0x[0-9a-fA-F]{96}$/.test(k)) throw new InvalidArgumentError("a disperser key is 0x + 96 hex digits");
-      return k.toLowerCase();
-    });
-  return [...previous, ...keys];
+/** What `withServerOptions` adds to a server's options. */
+export type ServerFlags = {
+  rateLimit?: number;
+  maxConnections?: number;
+  requestTimeout?: number;
+  headersTimeout?: number;
+  logLevel: string;
+  json: boolean;
+};
+
+/**
+ * The flags every server shares, after its own: the HTTP limits (docs/OPERATING.md → Limits), the
+ * log level and `--json` for the ready line.
+ */
+export function withServerOptions<Args extends unknown[], Opts extends OptionValues, Globals extends OptionValues>(
+  command: Command<Args, Opts, Globals>,
+): Command<Args, Opts & ServerFlags, Globals> {
+  return command
+    .addOption(rateLimitOption())
+    .addOption(maxConnectionsOption())
+    .addOption(requestTimeoutOption())
+    .addOption(headersTimeoutOption())
+    .addOption(logLevelOption())
+    .option("--json", "print the ready line as JSON", false) as unknown as Command<Args, Opts & ServerFlags, Globals>;
+  // (extra-typings nests one type per flag; the flat intersection is the same options, and keeps
+  // declaration files small.)
 }

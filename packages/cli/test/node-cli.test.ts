@@ -7,7 +7,7 @@ import { request } from "undici";
 import { runBin, runCli } from "../../../test/helpers/cli.js";
 import { startNodeProcess } from "../../../test/helpers/node-process.js";
 import { KEYGEN_BINDING, type KeyOut, nodeSetJson } from "../../../test/helpers/node-set.js";
-import { parseDuration } from "../src/program.js";
+import { parseDuration } from "../src/args.js";
 
 t.test("keygen writes a 0600 key and never overwrites one", async (t) => {
   const dir = t.testdir({});

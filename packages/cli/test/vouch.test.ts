@@ -76,12 +76,12 @@ t.test("a light node that never decides: the deadline, with its last verdict", a
       id: posted.id,
       certificate: posted.certificate,
       target: DEFAULT_TARGET,
-      deadlineMs: 800,
+      deadlineMs: 3_000,
       pollMs: 50,
     }),
-    { code: "CELLAR_ERR_CLI_NOT_AVAILABLE", message: /did not find batch .* within 0.8 s \(last verdict: sampling/ },
+    { code: "CELLAR_ERR_CLI_NOT_AVAILABLE", message: /did not find batch .* within 3 s \(last verdict: sampling/ },
   );
-  t.ok(performance.now() - began < 5_000, "gave up at the deadline");
+  t.ok(performance.now() - began < 30_000, "gave up at the deadline, not later");
   t.ok(polls > 1, "asked again until then");
 });
 

@@ -34,6 +34,18 @@ import {
   MemoryDisperserStore,
 } from "./store.js";
 
+/** The disperser's defaults, where an option is not given (the CLI's flags show the same). */
+export const DISPERSER_DEFAULTS = {
+  port: 7000,
+  maxBatchBytes: 32 * 1024 * 1024,
+  nodeTimeoutMs: 10_000,
+  deadlineMs: 30_000,
+  retentionMs: 0,
+  cacheBytes: 256 * 1024 * 1024,
+  availabilityDeadlineMs: 60_000,
+  postsPerMinute: 60,
+} as const;
+
 export interface DisperserOptions {
   readonly nodes: readonly NodeRecord[];
   /**
@@ -154,7 +166,7 @@ export class Disperser {
     checkDomain(opts.domain);
     const quorum = opts.quorum ?? DEFAULT_QUORUM;
     if (!(quorum > 0 && quorum <= 1)) throw bad("quorum must be a fraction in (0, 1]");
-    const maxBatchBytes = opts.maxBatchBytes ?? 32 * 1024 * 1024;
+    const maxBatchBytes = opts.maxBatchBytes ?? DISPERSER_DEFAULTS.maxBatchBytes;
     if (!Number.isInteger(maxBatchBytes) || maxBatchBytes < 1 || maxBatchBytes > MAX_BATCH_BYTES) {
       throw bad(`maxBatchBytes must be an integer in 1..${MAX_BATCH_BYTES}`);
     }
@@ -162,21 +174,21 @@ export class Disperser {
       replication: opts.replication ?? DEFAULT_REPLICATION,
       quorum,
       maxBatchBytes,
-      nodeTimeoutMs: opts.nodeTimeoutMs ?? 10_000,
+      nodeTimeoutMs: opts.nodeTimeoutMs ?? DISPERSER_DEFAULTS.nodeTimeoutMs,
       nodeAttempts: opts.nodeAttempts ?? 3,
       concurrency: opts.concurrency ?? 8,
       lingerMs: opts.lingerMs ?? 250,
-      deadlineMs: opts.deadlineMs ?? 30_000,
-      retentionMs: opts.retentionMs ?? 0,
+      deadlineMs: opts.deadlineMs ?? DISPERSER_DEFAULTS.deadlineMs,
+      retentionMs: opts.retentionMs ?? DISPERSER_DEFAULTS.retentionMs,
       postConcurrency: opts.postConcurrency ?? 2,
       postQueue: opts.postQueue ?? 8,
       maxPerClient: opts.maxPerClient ?? 2,
-      cacheBytes: opts.cacheBytes ?? 256 * 1024 * 1024,
+      cacheBytes: opts.cacheBytes ?? DISPERSER_DEFAULTS.cacheBytes,
       retrieveDeadlineMs: opts.retrieveDeadlineMs ?? 120_000,
       lightNodes: opts.lightNodes ?? [],
       sampleBeforeCommit: opts.sampleBeforeCommit ?? false,
       availabilityTarget: opts.availabilityTarget ?? DEFAULT_TARGET,
-      availabilityDeadlineMs: opts.availabilityDeadlineMs ?? 60_000,
+      availabilityDeadlineMs: opts.availabilityDeadlineMs ?? DISPERSER_DEFAULTS.availabilityDeadlineMs,
     };
     if (!(this.opts.availabilityTarget > 0 && this.opts.availabilityTarget < 1))
       throw bad("availabilityTarget must be a confidence in (0, 1)");

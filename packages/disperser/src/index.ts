@@ -27,6 +27,7 @@ export { type Dispersed, type DisperseOptions, disperse } from "./disperse.js";
 export {
   type BatchStatusName,
   type BatchView,
+  DISPERSER_DEFAULTS,
   Disperser,
   type DisperserModules,
   type DisperserOptions,
@@ -39,7 +40,7 @@ export {
 } from "./errors.js";
 export { createDisperserMetrics, type DisperserMetrics } from "./metrics.js";
 export { PayloadCache } from "./payload-cache.js";
-export { buildDisperserApp, type DisperserAppOptions } from "./server.js";
+export { buildDisperserApp, type DisperserAppOptions, DisperserService } from "./server.js";
 export {
   type BatchRecord,
   type DisperserStore,

@@ -3,7 +3,7 @@ import { registerExplorer } from "@cellar/explorer";
 import { clientOf, createService, DEFAULT_LIMITS, type ServiceLimits } from "@cellar/service";
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { DEFAULT_DA_LAYER_BYTE, decodeAltDaCommitment, encodeAltDaCommitment } from "./alt-da.js";
-import type { Disperser } from "./disperser.js";
+import { DISPERSER_DEFAULTS, type Disperser } from "./disperser.js";
 import { DISPERSER_STATUS, DisperserError } from "./errors.js";
 
 export interface DisperserAppOptions {
@@ -42,7 +42,9 @@ function body(value: unknown): Uint8Array {
  */
 export function buildDisperserApp(disperser: Disperser, options: DisperserAppOptions = {}): FastifyInstance {
   const daLayerByte = options.daLayerByte ?? DEFAULT_DA_LAYER_BYTE;
-  const postLimit = { rateLimit: { max: options.postsPerMinute ?? 60, timeWindow: 60_000 } };
+  const postLimit = {
+    rateLimit: { max: options.postsPerMinute ?? DISPERSER_DEFAULTS.postsPerMinute, timeWindow: 60_000 },
+  };
   return createService(
     {
       area: "DISPERSER",
@@ -114,4 +116,29 @@ export function buildDisperserApp(disperser: Disperser, options: DisperserAppOpt
       registerExplorer(app, { ...explorer, replication: disperser.opts.replication });
     },
   );
+}
+
+/**
+ * The disperser as one service with the same lifecycle as the storage and light nodes: `start()`
+ * opens its store and listens (resolving to the URL), `stop()` closes the HTTP API first, then
+ * the disperser.
+ */
+export class DisperserService {
+  #app: FastifyInstance | undefined;
+
+  constructor(
+    readonly disperser: Disperser,
+    readonly options: DisperserAppOptions & { readonly host?: string; readonly port?: number } = {},
+  ) {}
+
+  async start(): Promise<string> {
+    await this.disperser.start();
+    this.#app = buildDisperserApp(this.disperser, this.options);
+    return this.#app.listen({ host: this.options.host ?? "127.0.0.1", port: this.options.port ?? 0 });
+  }
+
+  async stop(): Promise<void> {
+    await this.#app?.close();
+    await this.disperser.close();
+  }
 }

@@ -15,7 +15,13 @@
  */
 export { confidenceOf, DEFAULT_TARGET, missProbability, samplesFor } from "./confidence.js";
 export { LIGHT_ERROR_CODES, LIGHT_STATUS, LightError, type LightErrorCode } from "./errors.js";
-export { LightNode, type LightNodeModules, type LightNodeOptions, type SettledOnL1 } from "./light-node.js";
+export {
+  LIGHT_DEFAULTS,
+  LightNode,
+  type LightNodeModules,
+  type LightNodeOptions,
+  type SettledOnL1,
+} from "./light-node.js";
 export {
   type ColumnOutcome,
   chooseSampleColumns,

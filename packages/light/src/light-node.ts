@@ -18,7 +18,13 @@ import { DEFAULT_TARGET, samplesFor } from "./confidence.js";
 import { LIGHT_STATUS, LightError } from "./errors.js";
 import { type SampleResult, sampleBatch, trustCertificate } from "./sampler.js";
 
+/** A light node's defaults, where an option is not given (the CLI's flags show the same). */
+export const LIGHT_DEFAULTS = { port: 7200, intervalMs: 60_000, roundDeadlineMs: 60_000 } as const;
+
 export interface LightNodeOptions {
+  /** Where `start()` listens (default 127.0.0.1, any free port). */
+  readonly host?: string;
+  readonly port?: number;
   readonly nodes: readonly NodeRecord[];
   /**
    * Registry snapshots: a batch's certificate is judged, and its custody computed, against the
@@ -208,9 +214,11 @@ export class LightNode {
   #view(t: Tracked) {
     const last = t.last;
     const now = Date.now();
-    const interval = this.#opts.intervalMs ?? 60_000;
+    const interval = this.#opts.intervalMs ?? LIGHT_DEFAULTS.intervalMs;
     const checked = last ? Date.parse(last.checkedAt) : undefined;
-    const stuck = t.roundStartedAt !== undefined && now - t.roundStartedAt > (this.#opts.roundDeadlineMs ?? 60_000);
+    const stuck =
+      t.roundStartedAt !== undefined &&
+      now - t.roundStartedAt > (this.#opts.roundDeadlineMs ?? LIGHT_DEFAULTS.roundDeadlineMs);
     const old =
       checked !== undefined &&
       now - checked > 2 * interval &&
@@ -311,7 +319,7 @@ export class LightNode {
     tracked.roundStartedAt = Date.now();
     try {
       result = await sampleBatch(tracked.root, {
-        deadlineMs: this.#opts.roundDeadlineMs ?? 60_000,
+        deadlineMs: this.#opts.roundDeadlineMs ?? LIGHT_DEFAULTS.roundDeadlineMs,
         signal: this.#loops.signal,
         nodes: await this.#nodesAt(tracked.reference),
         replication: this.#opts.replication ?? DEFAULT_REPLICATION,
@@ -378,14 +386,19 @@ export class LightNode {
     while (!signal.aborted && Date.now() < until) {
       await this.round(tracked);
       try {
-        await sleep(this.#opts.intervalMs ?? 60_000, undefined, { signal });
+        await sleep(this.#opts.intervalMs ?? LIGHT_DEFAULTS.intervalMs, undefined, { signal });
       } catch {
         return;
       }
     }
   }
 
-  async listen(host = "127.0.0.1", port = 0): Promise<string> {
+  /** Listens where the options say (`host`, `port`); resolves to the URL. */
+  start(): Promise<string> {
+    return this.listen(this.#opts.host, this.#opts.port);
+  }
+
+  async listen(host = this.#opts.host ?? "127.0.0.1", port = this.#opts.port ?? 0): Promise<string> {
     return this.app.listen({ host, port });
   }
 

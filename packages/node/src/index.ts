@@ -30,7 +30,7 @@ export {
   readKeyFile,
 } from "./identity.js";
 export { createNodeMetrics, type NodeMetrics } from "./metrics.js";
-export { StorageNode, type StorageNodeModules, type StorageNodeOptions } from "./node.js";
+export { NODE_DEFAULTS, StorageNode, type StorageNodeModules, type StorageNodeOptions } from "./node.js";
 export { type ScrubOptions, type ScrubResult, scrubOnce } from "./scrub.js";
 export { bodyLimit, buildNodeApp, NODE_LIMITS, NODE_VERSION, type NodeContext } from "./server.js";
 export { type BatchRecord, type CellRead, CellStore } from "./store.js";

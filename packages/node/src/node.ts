@@ -46,7 +46,7 @@ export interface StorageNodeOptions {
   readonly domain: AttestationDomain;
   /** Largest batch accepted, in blobs. */
   readonly maxBlobs?: number;
-  /** Batches older than this are pruned; 0 keeps everything. */
+  /** Batches older than this are pruned; 0 keeps everything. Default 14 days. */
   readonly retentionMs?: number;
   readonly scrubCellsPerSecond?: number;
   /** Pause between background scrub passes. */
@@ -79,7 +79,7 @@ function checkOptions(opts: StorageNodeOptions): void {
   const bad = (message: string) => new NodeError("CELLAR_ERR_NODE_CONFIG", message);
   if (typeof opts.dataDir !== "string" || opts.dataDir === "") throw bad("dataDir is required");
   checkDomain(opts.domain);
-  const maxBlobs = opts.maxBlobs ?? 256;
+  const maxBlobs = opts.maxBlobs ?? NODE_DEFAULTS.maxBlobs;
   if (!Number.isInteger(maxBlobs) || maxBlobs < 1 || maxBlobs > MAX_BLOBS_PER_BATCH) {
     throw bad(`maxBlobs must be an integer in 1..${MAX_BLOBS_PER_BATCH}`);
   }
@@ -96,6 +96,15 @@ function checkOptions(opts: StorageNodeOptions): void {
 
 /** Default bytes one disperser may keep on a node. */
 export const DEFAULT_QUOTA_BYTES = 16 * 1024 ** 3;
+
+/** A storage node's defaults, where an option is not given (the CLI's flags show the same). */
+export const NODE_DEFAULTS = {
+  port: 7100,
+  maxBlobs: 256,
+  retentionMs: 14 * 86_400_000,
+  scrubCellsPerSecond: 2000,
+  disperserQuotaBytes: DEFAULT_QUOTA_BYTES,
+} as const;
 
 /**
  * A storage node: identity, LMDB store, HTTP API, background scrub and retention. `start()` opens
@@ -220,7 +229,7 @@ export class StorageNode {
         kzg: this.#modules.kzg,
         metrics: this.#metrics,
         domain: this.#opts.domain,
-        maxBlobs: this.#opts.maxBlobs ?? 256,
+        maxBlobs: this.#opts.maxBlobs ?? NODE_DEFAULTS.maxBlobs,
         replication: this.#opts.replication ?? DEFAULT_REPLICATION,
         guard: this.#guard,
         verifyQueue: new WorkQueue({
@@ -250,7 +259,7 @@ export class StorageNode {
     const result = await scrubOnce(
       this.store,
       this.#modules.kzg,
-      { cellsPerSecond: this.#opts.scrubCellsPerSecond ?? 2000 },
+      { cellsPerSecond: this.#opts.scrubCellsPerSecond ?? NODE_DEFAULTS.scrubCellsPerSecond },
       this.#metrics,
       signal,
     );
@@ -260,7 +269,7 @@ export class StorageNode {
 
   /** Removes batches stored longer ago than the retention window; returns how many. */
   async prune(now = Date.now()): Promise<number> {
-    const window = this.#opts.retentionMs ?? 0;
+    const window = this.#opts.retentionMs ?? NODE_DEFAULTS.retentionMs;
     if (window <= 0) return 0;
     const old = [...this.store.batches()].filter(({ record }) => record.storedAt < now - window);
     for (const { root } of old) await this.store.deleteBatch(root);

@@ -3,20 +3,37 @@ import { sharedKzg } from "@cellar/kzg";
 import { sharedErasure } from "@cellar/native";
 import { DATA_COLUMNS } from "@cellar/params";
 import { toHex } from "@cellar/utils";
+import { Command } from "@commander-js/extra-typings";
 import { readColumnFiles, readManifestFile } from "../batch-dir.js";
+import type { CommandModule, OptionsOf } from "../command.js";
 import { writeOutput } from "../files.js";
+import { concurrencyOption } from "../options.js";
 import { type Io, printJson, progressBar } from "../output.js";
 
-export interface DecodeCommandOptions {
-  readonly out: string;
-  readonly json: boolean;
-  /** Drop damaged column files and bad cells' columns instead of failing, while 64 remain. */
-  readonly skipBad: boolean;
-  readonly concurrency?: number;
-}
+export const decodeDefinition = () =>
+  new Command("decode")
+    .description("rebuild a batch from any 64 or more column files, verifying every cell it uses")
+    .argument("<dir>", "a directory written by cellar encode")
+    .requiredOption("-o, --out <file>", "where to write the batch, or - for standard output")
+    .option("--skip-bad", "drop damaged column files and columns with failing cells instead of failing", false)
+    .option("--json", "print a machine-readable summary", false)
+    .addOption(concurrencyOption())
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ cellar decode batch/ -o batch.bin            rebuild; any 64 column files may be missing
+  $ cellar decode batch/ -o - > batch.bin        write the batch to standard output
+  $ cellar decode batch/ -o out.bin --skip-bad   tolerate damaged column files while 64 good ones remain`,
+    );
+
+export type DecodeOptions = OptionsOf<typeof decodeDefinition>;
+
+export const decode: CommandModule = ({ io, run }) =>
+  decodeDefinition().action((dir, options) => run(decodeCommand(dir, options, io)));
 
 /** `cellar decode DIR -o FILE|-`: rebuilds the exact batch from any 64 verified columns. */
-export async function decodeCommand(dir: string, options: DecodeCommandOptions, io: Io): Promise<void> {
+export async function decodeCommand(dir: string, options: DecodeOptions, io: Io): Promise<void> {
   const started = performance.now();
   const manifest = await readManifestFile(dir);
   const read = await readColumnFiles(dir, manifest);

@@ -1,11 +1,41 @@
-import { type DemoStep, runDemo } from "../devnet/demo.js";
+import { Command, Option } from "@commander-js/extra-typings";
+import { parseMib, positiveInt } from "../args.js";
+import type { CommandModule, OptionsOf } from "../command.js";
+import { DEFAULT_DEMO_BYTES, type DemoStep, runDemo } from "../devnet/demo.js";
+import { DEFAULT_DEVNET_NODES } from "../devnet/devnet.js";
 import { type Io, printJson } from "../output.js";
 
-export interface DemoCommandOptions {
-  readonly nodes: number;
-  readonly mib: number;
-  readonly json: boolean;
-}
+export const demoDefinition = () =>
+  new Command("demo")
+    .description(
+      "the whole flow once on a throwaway devnet: post, certify, sample, settle on L1, kill a third of the nodes, read back",
+    )
+    .addOption(
+      new Option("--nodes <n>", "storage nodes to run")
+        .argParser(positiveInt)
+        .default(DEFAULT_DEVNET_NODES)
+        .env("CELLAR_DEMO_NODES"),
+    )
+    .addOption(
+      new Option("--mib <n>", "size of the generated batch in MiB")
+        .argParser(parseMib)
+        .default(DEFAULT_DEMO_BYTES / 1024 / 1024)
+        .env("CELLAR_DEMO_MIB"),
+    )
+    .option("--json", "print the report {ok, steps: [{step, seconds, summary, details}], …} as JSON", false)
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ cellar demo                      8 nodes, a 3 MiB batch; a line per step with its time
+  $ cellar demo --nodes 4 --mib 1    smaller and quicker
+  $ cellar demo --json               the report as JSON
+Exit 0 when every step held; the devnet and its directory are removed either way.`,
+    );
+
+export type DemoCommandOptions = OptionsOf<typeof demoDefinition>;
+
+export const demo: CommandModule = ({ io, run }) => demoDefinition().action((options) => run(demoCommand(options, io)));
 
 /**
  * `cellar demo`: the whole flow once on a throwaway devnet, a line per step as it ends (or one
@@ -20,14 +50,14 @@ export async function demoCommand(options: DemoCommandOptions, io: Io): Promise<
   process.once("SIGINT", interrupted);
   process.once("SIGTERM", interrupted);
   try {
-    await demo(options, io);
+    await runDemoCommand(options, io);
   } finally {
     process.off("SIGINT", interrupted);
     process.off("SIGTERM", interrupted);
   }
 }
 
-async function demo(options: DemoCommandOptions, io: Io): Promise<void> {
+async function runDemoCommand(options: DemoCommandOptions, io: Io): Promise<void> {
   const bytes = Math.round(options.mib * 1024 * 1024);
   if (!options.json)
     io.stdout.write(

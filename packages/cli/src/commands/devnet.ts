@@ -1,15 +1,46 @@
 import { relative } from "node:path";
-import { startDevnet } from "../devnet/devnet.js";
+import { Command, Option } from "@commander-js/extra-typings";
+import { positiveInt } from "../args.js";
+import type { CommandModule, OptionsOf } from "../command.js";
+import { DEFAULT_DEVNET_NODES, startDevnet } from "../devnet/devnet.js";
 import type { DevnetInfo } from "../devnet/devnet-file.js";
+import { logLevelOption } from "../options.js";
 import { type Io, printJson } from "../output.js";
-import { firstSignal } from "../server.js";
+import { firstSignal } from "../runtime.js";
 
-export interface DevnetCommandOptions {
-  readonly nodes: number;
-  readonly dir: string;
-  readonly logLevel: string;
-  readonly json: boolean;
-}
+export const devnetDefinition = () =>
+  new Command("devnet")
+    .description(
+      "run a local network until Ctrl-C: anvil with the contracts, N registered storage nodes, a disperser and a light node",
+    )
+    .addOption(
+      new Option("--nodes <n>", "storage nodes to run")
+        .argParser(positiveInt)
+        .default(DEFAULT_DEVNET_NODES)
+        .env("CELLAR_DEVNET_NODES"),
+    )
+    .addOption(
+      new Option("--dir <dir>", "where keys, stores, logs and devnet.json go (new, empty or a stopped devnet's)")
+        .default("devnet")
+        .env("CELLAR_DEVNET_DIR"),
+    )
+    .addOption(logLevelOption())
+    .option("--json", "print the devnet (devnet.json plus its path) as one JSON line once ready", false)
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ cellar devnet                               8 nodes; writes devnet/devnet.json
+  $ cellar devnet --nodes 4 --dir /tmp/dn       a smaller one elsewhere
+  $ cellar post batch.bin --devnet devnet/devnet.json   use it from another terminal
+Every process is a child on a free 127.0.0.1 port; SIGINT or SIGTERM stops them all. A node's
+"command" in devnet.json restarts it on its port with its data.`,
+    );
+
+export type DevnetCommandOptions = OptionsOf<typeof devnetDefinition>;
+
+export const devnet: CommandModule = ({ io, run }) =>
+  devnetDefinition().action((options) => run(devnetCommand(options, io)));
 
 /**
  * `cellar devnet`: a whole local network as child processes, described in DIR/devnet.json, until

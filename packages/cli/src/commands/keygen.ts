@@ -1,17 +1,30 @@
 import { createKeyFile } from "@cellar/node";
 import { proofOfPossession } from "@cellar/protocol";
 import { fromHex, toHex } from "@cellar/utils";
+import { Command } from "@commander-js/extra-typings";
+import { chainIdArg } from "../args.js";
+import type { CommandModule, OptionsOf } from "../command.js";
 import { CliError } from "../errors.js";
 import { type Io, printJson } from "../output.js";
 
-export interface KeygenOptions {
-  out: string;
-  json: boolean;
-  /** The binding of the proof of possession (§9): all three, or none. */
-  operator?: string;
-  chainId?: string;
-  registry?: string;
-}
+export const keygenDefinition = () =>
+  new Command("keygen")
+    .description("create a BLS key file (mode 0600) and print its public key, node id and (bound) proof of possession")
+    .requiredOption("-o, --out <file>", "where to write the key; an existing file is never overwritten")
+    // The binding of the proof of possession (§9): all three, or none.
+    .option("--operator <address>", "the account that will register the key (binds the proof of possession)")
+    .option("--chain-id <id>", "the chain of the registry (binds the proof of possession)", chainIdArg)
+    .option("--registry <address>", "the registry contract (binds the proof of possession)")
+    .option("--json", "print a machine-readable summary", false)
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ cellar keygen -o node1.key --json\n  $ cellar keygen -o node1.key --operator 0x… --chain-id 31337 --registry 0x… --json",
+    );
+
+export type KeygenOptions = OptionsOf<typeof keygenDefinition>;
+
+export const keygen: CommandModule = ({ io, run }) =>
+  keygenDefinition().action((options) => run(keygenCommand(options, io)));
 
 /**
  * `cellar keygen -o FILE`: a new BLS key (mode 0600) and what registration needs from it. With

@@ -1,28 +1,83 @@
 import { sharedKzg } from "@cellar/kzg";
 import { type Address, readDispersers } from "@cellar/l1";
-import { StorageNode } from "@cellar/node";
+import { NODE_DEFAULTS, StorageNode } from "@cellar/node";
 import { fromHex, toHex } from "@cellar/utils";
-import { hasNodeSet, loadNodeSet, type NodeSetFlags, referenceWindowOf, snapshotsOf, watchNodeSet } from "../config.js";
-import { type LimitFlags, limitsOf } from "../options.js";
+import { Command, Option } from "@commander-js/extra-typings";
+import { collectKeys, parseDuration, positiveInt } from "../args.js";
+import type { CommandModule, OptionsOf } from "../command.js";
+import { hasNodeSet, loadNodeSet, referenceWindowOf, snapshotsOf, watchNodeSet } from "../config.js";
+import {
+  chainIdOption,
+  hostOption,
+  inboxOption,
+  limitsOf,
+  nodesOption,
+  portOption,
+  registryOption,
+  replicationOption,
+  rpcOption,
+  withServerOptions,
+} from "../options.js";
 import type { Io } from "../output.js";
-import { domainOf, serverLogger, untilStopped } from "../server.js";
+import { domainOf, runServer } from "../runtime.js";
 
-export interface NodeCommandOptions extends NodeSetFlags, LimitFlags {
-  readonly data: string;
-  readonly host: string;
-  readonly port: number;
-  readonly key?: string;
-  readonly replication: number;
-  readonly chainId: string;
-  readonly inbox: string;
-  readonly maxBlobs: number;
-  readonly retention: number;
-  readonly scrubRate: number;
-  readonly disperserKey?: string[];
-  readonly disperserQuota: number;
-  readonly logLevel: string;
-  readonly json: boolean;
-}
+export const nodeDefinition = () =>
+  withServerOptions(
+    new Command("node")
+      .description("run a storage node: verify, store and attest custody columns, serve cells")
+      .addOption(
+        new Option("--data <dir>", "data directory (key, LMDB store)").env("CELLAR_DATA").makeOptionMandatory(),
+      )
+      .addOption(hostOption())
+      .addOption(portOption(NODE_DEFAULTS.port))
+      .addOption(new Option("--key <file>", "BLS key file to use instead of DIR/node.key").env("CELLAR_KEY"))
+      .addOption(nodesOption(" (default: this node alone); SIGHUP reloads it"))
+      .addOption(rpcOption())
+      .addOption(registryOption())
+      .addOption(replicationOption())
+      .addOption(chainIdOption("attestations are"))
+      .addOption(inboxOption("attestations are"))
+      .addOption(
+        new Option("--max-blobs <n>", "largest batch accepted, in blobs")
+          .argParser(positiveInt)
+          .default(NODE_DEFAULTS.maxBlobs),
+      )
+      .addOption(
+        new Option("--retention <duration>", "prune batches older than this (0: keep all)")
+          .argParser(parseDuration)
+          .default(NODE_DEFAULTS.retentionMs / 1000, "14d"),
+      )
+      .addOption(
+        new Option("--scrub-rate <cells>", "cells re-verified per second by the background scrub")
+          .argParser(positiveInt)
+          .default(NODE_DEFAULTS.scrubCellsPerSecond),
+      )
+      .addOption(
+        new Option("--disperser-key <hex>", "BLS public key of a disperser whose dispersals are accepted (repeatable)")
+          .env("CELLAR_DISPERSER_KEYS")
+          .argParser(collectKeys),
+      )
+      .addOption(
+        new Option("--disperser-quota <bytes>", "bytes one disperser may keep on this node")
+          .argParser(positiveInt)
+          .default(NODE_DEFAULTS.disperserQuotaBytes, "16 GiB"),
+      ),
+  ).addHelpText(
+    "after",
+    `
+Examples:
+  $ cellar node --data ./node1                               a one-node network on 127.0.0.1:7100
+  $ cellar node --data ./node1 --port 7101 --nodes nodes.json a node of a registered set
+  $ cellar node --data ./node1 --rpc http://127.0.0.1:8545 --registry 0x… --chain-id 31337 --inbox 0x…
+                                                             node set from the L1 registry, followed live
+  $ CELLAR_DATA=./node1 cellar node --json                   configuration from the environment
+
+Logs go to stderr as JSON lines; metrics are at GET /metrics.`,
+  );
+
+export type NodeCommandOptions = OptionsOf<typeof nodeDefinition>;
+
+export const node: CommandModule = ({ io, run }) => nodeDefinition().action((options) => run(nodeCommand(options, io)));
 
 /**
  * `cellar node`: runs a storage node until SIGINT or SIGTERM. The node set comes from --nodes
@@ -31,62 +86,63 @@ export interface NodeCommandOptions extends NodeSetFlags, LimitFlags {
  * Stdout gets one line when the node listens (JSON with --json); logs go to stderr as JSON.
  */
 export async function nodeCommand(options: NodeCommandOptions, io: Io): Promise<void> {
-  const logger = serverLogger("node", options.logLevel);
-  const dispersers = disperserKeys(options, logger);
-  const snapshots = snapshotsOf(options);
-  const referenceWindow = await referenceWindowOf(options);
-  const node = new StorageNode(
-    {
-      dataDir: options.data,
-      host: options.host,
-      port: options.port,
-      ...(options.key === undefined ? {} : { keyFile: options.key }),
-      ...(hasNodeSet(options) ? { nodes: await loadNodeSet(options) } : {}),
-      ...(snapshots ? { snapshots } : {}),
-      ...(referenceWindow !== undefined ? { referenceWindow } : {}),
-      replication: options.replication,
-      domain: domainOf(options),
-      maxBlobs: options.maxBlobs,
-      retentionMs: options.retention * 1000,
-      scrubCellsPerSecond: options.scrubRate,
-      dispersers: await dispersers.current(),
-      readyChecks: { l1: () => dispersers.ready() },
-      disperserQuotaBytes: options.disperserQuota,
-      limits: limitsOf(options),
-    },
-    { kzg: sharedKzg({ precompute: false }), logger },
-  );
-  const url = await node.start();
-  const ready = {
-    event: "listening",
-    url,
-    nodeId: toHex(node.identity.nodeId),
-    publicKey: toHex(node.identity.publicKey),
-    custody: node.custody.size,
-    dispersers: node.dispersers,
-  };
-  io.stdout.write(
-    options.json
-      ? `${JSON.stringify(ready)}\n`
-      : `cellar node listening on ${url}\nnode id ${ready.nodeId}, keeping ${ready.custody} of 128 columns\n` +
-          (ready.dispersers === 0
-            ? "no disperser is authorised (--disperser-key): every dispersal will be refused\n"
-            : `accepting dispersals from ${ready.dispersers} disperser key(s)\n`),
-  );
-  const unwatch = watchNodeSet(
-    options,
-    node.nodes,
-    (nodes) => {
-      node.setNodes(nodes);
-      logger.info({ custody: node.custody.size }, "custody recomputed");
-    },
-    logger,
-  );
-  const unwatchDispersers = dispersers.watch((keys) => node.setDispersers(keys));
-  await untilStopped(logger);
-  unwatch();
-  unwatchDispersers();
-  await node.stop();
+  await runServer(io, { role: "node", ...options }, async (logger) => {
+    const dispersers = disperserKeys(options, logger);
+    const snapshots = snapshotsOf(options);
+    const referenceWindow = await referenceWindowOf(options);
+    const node = new StorageNode(
+      {
+        dataDir: options.data,
+        host: options.host,
+        port: options.port,
+        ...(options.key === undefined ? {} : { keyFile: options.key }),
+        ...(hasNodeSet(options) ? { nodes: await loadNodeSet(options) } : {}),
+        ...(snapshots ? { snapshots } : {}),
+        ...(referenceWindow !== undefined ? { referenceWindow } : {}),
+        replication: options.replication,
+        domain: domainOf(options),
+        maxBlobs: options.maxBlobs,
+        retentionMs: options.retention * 1000,
+        scrubCellsPerSecond: options.scrubRate,
+        dispersers: await dispersers.current(),
+        readyChecks: { l1: () => dispersers.ready() },
+        disperserQuotaBytes: options.disperserQuota,
+        limits: limitsOf(options),
+      },
+      { kzg: sharedKzg({ precompute: false }), logger },
+    );
+    return {
+      service: node,
+      ready: (url) => {
+        const ready = {
+          nodeId: toHex(node.identity.nodeId),
+          publicKey: toHex(node.identity.publicKey),
+          custody: node.custody.size,
+          dispersers: node.dispersers,
+        };
+        return {
+          json: ready,
+          text:
+            `cellar node listening on ${url}\nnode id ${ready.nodeId}, keeping ${ready.custody} of 128 columns\n` +
+            (ready.dispersers === 0
+              ? "no disperser is authorised (--disperser-key): every dispersal will be refused\n"
+              : `accepting dispersals from ${ready.dispersers} disperser key(s)\n`),
+        };
+      },
+      follow: () => [
+        watchNodeSet(
+          options,
+          node.nodes,
+          (nodes) => {
+            node.setNodes(nodes);
+            logger.info({ custody: node.custody.size }, "custody recomputed");
+          },
+          logger,
+        ),
+        dispersers.watch((keys) => node.setDispersers(keys)),
+      ],
+    };
+  });
 }
 
 /**

@@ -2,29 +2,65 @@ import { readFile } from "node:fs/promises";
 import { NodeClient } from "@cellar/client";
 import { rootFromBatchId } from "@cellar/codec";
 import { sharedKzg } from "@cellar/kzg";
-import { type Address, postedBatches, publicClient, recordedBatch, watchBatches } from "@cellar/l1";
-import { LightError, LightNode, sampleBatch, trustCertificate } from "@cellar/light";
+import { type Address, recordedBatch } from "@cellar/l1";
+import { LightError, sampleBatch, trustCertificate } from "@cellar/light";
 import { type Certificate, type NodeRecord, parseCertificate } from "@cellar/protocol";
-import { bytesEqual, toHex } from "@cellar/utils";
-import { loadNodeSet, type NodeSetFlags, snapshotsOf, watchNodeSet } from "../config.js";
+import { bytesEqual } from "@cellar/utils";
+import { Command, Option } from "@commander-js/extra-typings";
+import { needNodeSet, positiveInt, validateId } from "../args.js";
+import type { CommandModule, OptionsOf } from "../command.js";
+import { inboxOnL1, loadNodeSet, type NodeSetFlags, snapshotsOf } from "../config.js";
+import { withDevnet } from "../devnet/use-devnet.js";
 import { CliError } from "../errors.js";
-import { type LimitFlags, limitsOf } from "../options.js";
+import {
+  chainIdOption,
+  confidenceOption,
+  devnetOption,
+  inboxOption,
+  nodesOption,
+  registryOption,
+  replicationOption,
+  rpcOption,
+} from "../options.js";
 import { type Io, printJson, progressBar } from "../output.js";
-import { domainOf, serverLogger, untilStopped } from "../server.js";
+import { domainOf } from "../runtime.js";
 
-const ZERO_ADDRESS = `0x${"00".repeat(20)}`;
+export const sampleDefinition = () =>
+  new Command("sample")
+    .description("sample a batch from the storage nodes; exit 0 once the target confidence is reached")
+    .argument("<id>", "batch id (CID) or 0x root: the root you trust")
+    .addOption(nodesOption(" (default: the devnet's)"))
+    .addOption(rpcOption())
+    .addOption(registryOption())
+    .addOption(devnetOption())
+    .addOption(confidenceOption())
+    .option(
+      "--certificate <file>",
+      "trust the root through this certificate (or post --json output), checked against the registry snapshot it names: before settlement",
+    )
+    .addOption(chainIdOption("the certificate is"))
+    .addOption(inboxOption("the certificate is (with --rpc and no --certificate: the root must be recorded by it)"))
+    .addOption(replicationOption())
+    .addOption(
+      new Option("--timeout <seconds>", "per-request timeout towards each node").argParser(positiveInt).default(5),
+    )
+    .option("--json", "print {available, confidence, samples, verified, failed, …} as JSON", false)
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ cellar sample bafkrwi... --devnet devnet/devnet.json --certificate posted.json   before settlement
+  $ cellar sample bafkrwi... --devnet devnet/devnet.json                             once the inbox recorded it
+  $ cellar sample bafkrwi... --nodes nodes.json --confidence 0.999999999 --json`,
+    );
 
-/** Whether roots can be trusted from the L1 inbox: an RPC and a real inbox address are given. */
-function inboxOnL1(options: { rpc?: string | undefined; inbox: string }): boolean {
-  return options.rpc !== undefined && options.inbox.toLowerCase() !== ZERO_ADDRESS;
-}
+export type SampleCommandOptions = OptionsOf<typeof sampleDefinition>;
 
-export interface SampleCommandOptions extends CertificateTrustFlags {
-  readonly confidence: number;
-  readonly certificate?: string;
-  readonly timeout: number;
-  readonly json: boolean;
-}
+export const sample: CommandModule = ({ io, run }) =>
+  sampleDefinition().action((id, options, command) => {
+    validateId(command, id);
+    run(withDevnet(options, command).then((o) => sampleCommand(id, needNodeSet(o, command), io)));
+  });
 
 export interface CertificateTrustFlags extends NodeSetFlags {
   readonly chainId: string;
@@ -126,69 +162,4 @@ export async function sampleCommand(id: string, options: SampleCommandOptions, i
     bar.stop();
     await client.close();
   }
-}
-
-export interface LightCommandOptions extends NodeSetFlags, LimitFlags {
-  readonly roundDeadline: number;
-  readonly host: string;
-  readonly port: number;
-  readonly confidence: number;
-  readonly chainId: string;
-  readonly inbox: string;
-  readonly replication: number;
-  readonly interval: number;
-  readonly logLevel: string;
-  readonly json: boolean;
-}
-
-/**
- * `cellar light`: a light node sampling the batches registered with it, until SIGINT/SIGTERM.
- * With --rpc and --inbox it also samples every batch the L1 inbox records (its trusted roots),
- * and with --registry it reads and follows the node set from the L1 registry.
- */
-export async function lightCommand(options: LightCommandOptions, io: Io): Promise<void> {
-  const logger = serverLogger("light", options.logLevel);
-  const snapshots = snapshotsOf(options);
-  const light = new LightNode(
-    {
-      nodes: await loadNodeSet(options),
-      ...(snapshots ? { snapshots } : {}),
-      domain: domainOf(options),
-      replication: options.replication,
-      target: options.confidence,
-      intervalMs: options.interval * 1000,
-      roundDeadlineMs: options.roundDeadline * 1000,
-      limits: limitsOf(options),
-    },
-    { kzg: sharedKzg({ precompute: false }), logger },
-  );
-  const url = await light.listen(options.host, options.port);
-  const unwatchNodes = watchNodeSet(options, light.nodes, (nodes) => light.setNodes(nodes), logger);
-  let unwatchInbox = () => {};
-  if (inboxOnL1(options)) {
-    const l1 = { rpcUrl: options.rpc as string, inbox: options.inbox as Address };
-    // Batches recorded in about the last day (7,200 blocks) are sampled too, then every new one.
-    const head = await publicClient(l1.rpcUrl).getBlockNumber();
-    // Custody of a recorded batch is its certificate's snapshot's: the reference the inbox recorded.
-    const settled = (batch: { root: Uint8Array; txHash: string; blockNumber: bigint; reference: bigint }) =>
-      light.markSettled(batch.root, { txHash: batch.txHash, blockNumber: Number(batch.blockNumber) }, batch.reference);
-    for (const batch of await postedBatches({ ...l1, fromBlock: head > 7200n ? head - 7200n : 0n })) settled(batch);
-    unwatchInbox = watchBatches(
-      { ...l1, onError: (err) => logger.error({ err }, "watching the L1 inbox failed; retrying") },
-      (batch) => {
-        logger.info({ root: toHex(batch.root), block: Number(batch.blockNumber) }, "batch recorded on L1");
-        settled(batch);
-      },
-    );
-  }
-  const explorer = `${url}/explorer/`;
-  io.stdout.write(
-    options.json
-      ? `${JSON.stringify({ event: "listening", url, explorer })}\n`
-      : `cellar light listening on ${url} (explorer: ${explorer})\n`,
-  );
-  await untilStopped(logger);
-  unwatchInbox();
-  unwatchNodes();
-  await light.stop();
 }

@@ -3,23 +3,101 @@ import { blobsRoot } from "@cellar/codec";
 import { type Address, postedBatches, recordedBatch, settleBatch } from "@cellar/l1";
 import { type Certificate, parseCertificate, signersOf } from "@cellar/protocol";
 import { fromHex } from "@cellar/utils";
-import { CliError } from "../errors.js";
+import { Command, Option } from "@commander-js/extra-typings";
+import { positiveInt, validateId } from "../args.js";
+import type { CommandModule, OptionsOf } from "../command.js";
+import { hasNodeSet } from "../config.js";
+import { withDevnet } from "../devnet/use-devnet.js";
+import { CliError, EXIT_USAGE } from "../errors.js";
+import {
+  chainIdOption,
+  confidenceOption,
+  devnetOption,
+  disperserOption,
+  nodesOption,
+  privateKeyOption,
+  registryOption,
+  replicationOption,
+  rpcOption,
+} from "../options.js";
 import { type Io, printJson } from "../output.js";
 import { type Vouch, vouchByLightNode, vouchBySampling } from "../vouch.js";
-import { type CertificateTrustFlags, trustCertificateOf } from "./sample.js";
+import { trustCertificateOf } from "./sample.js";
 
-export interface SettleOptions extends CertificateTrustFlags {
-  readonly disperser: string;
-  readonly rpc?: string;
-  readonly privateKey?: string;
-  /** A light node to ask for its verdict; without it, this command samples itself. */
-  readonly light?: string;
-  readonly confidence: number;
-  readonly samplingDeadline: number;
-  readonly timeout: number;
-  readonly skipSampling: boolean;
-  readonly json: boolean;
-}
+export const settleDefinition = () =>
+  new Command("settle")
+    .description(
+      "have a light client sample a certified batch, then post its root and certificate to the L1 inbox, which checks it on chain",
+    )
+    .argument("<id>", "batch id (CID) or 0x root, as the disperser knows it")
+    .addOption(disperserOption())
+    .addOption(rpcOption())
+    .addOption(new Option("--inbox <address>", "the L1 inbox contract").env("CELLAR_INBOX"))
+    .addOption(privateKeyOption())
+    .addOption(
+      new Option("--light <url>", "the light node whose verdict settlement waits for (default: the devnet's)").env(
+        "CELLAR_LIGHT",
+      ),
+    )
+    .addOption(nodesOption(" (without --light: sample with this command's own light client)"))
+    .addOption(registryOption())
+    .addOption(chainIdOption("the certificate is"))
+    .addOption(replicationOption())
+    .addOption(confidenceOption("target confidence before settling"))
+    .addOption(
+      new Option("--sampling-deadline <seconds>", "longest to wait for the light client's verdict")
+        .argParser(positiveInt)
+        .default(60),
+    )
+    .addOption(
+      new Option("--timeout <seconds>", "per-request timeout of the own sampler towards each node")
+        .argParser(positiveInt)
+        .default(5),
+    )
+    .option(
+      "--skip-sampling",
+      "settle without sampling (for operators who sampled elsewhere; printed as a warning)",
+      false,
+    )
+    .addOption(devnetOption())
+    .option(
+      "--json",
+      "print {txHash, blockNumber, gasUsed, alreadyRecorded, sampling: {by, confidence, …}, …} as JSON",
+      false,
+    )
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ cellar settle bafkrwi... --devnet devnet/devnet.json
+  $ cellar settle 0x<root> --rpc http://127.0.0.1:8545 --inbox 0x… --private-key 0x… --light http://127.0.0.1:7200 --json
+  $ cellar settle 0x<root> --rpc … --inbox 0x… --private-key 0x… --registry 0x…   samples it here first
+  $ cellar settle 0x<root> --rpc … --inbox 0x… --private-key 0x… --skip-sampling   sampled elsewhere
+
+Nothing is posted until a light client (--light, else this command over the node set) found the
+batch available at --confidence. A batch the inbox already recorded is not posted again: its
+transaction is reported.`,
+    );
+
+export type SettleOptions = OptionsOf<typeof settleDefinition>;
+
+export const settle: CommandModule = ({ io, run }) =>
+  settleDefinition().action((id, options, command) => {
+    validateId(command, id);
+    run(
+      withDevnet(options, command, ["rpc", "inbox", "privateKey", "disperser"]).then((o) => {
+        if (!o.skipSampling && o.light === undefined && !hasNodeSet(o))
+          command.error(
+            "settle samples the batch first: give --light URL, or a node set (--nodes FILE, or --registry ADDRESS), or --skip-sampling",
+            { exitCode: EXIT_USAGE },
+          );
+        return settleCommand(id, o, io);
+      }),
+    );
+  });
+
+/** What `settleCommand` runs with: the devnet (or the flags) gave RPC, inbox and key. */
+type SettleWith = SettleOptions & { rpc: string; inbox: string; privateKey: string; disperser: string };
 
 /** What settlement was preceded by: a light client's verdict, or why there was none. */
 export type SettleSampling = Vouch | { readonly skipped: "--skip-sampling" | "already recorded" };
@@ -32,7 +110,7 @@ export type SettleSampling = Vouch | { readonly skipped: "--skip-sampling" | "al
 export async function sampleBeforeSettling(
   batch: { id: string; certificate?: unknown },
   certificate: Certificate,
-  options: SettleOptions,
+  options: SettleWith,
 ): Promise<Vouch> {
   const deadlineMs = options.samplingDeadline * 1000;
   if (options.light !== undefined)
@@ -86,7 +164,7 @@ export function checkSettled(
  * root, blob count, size and certificate to the L1 inbox, which checks the certificate on chain. A
  * batch the inbox already holds is not posted again: its recording transaction is reported.
  */
-export async function settleCommand(id: string, options: SettleOptions, io: Io): Promise<void> {
+export async function settleCommand(id: string, options: SettleWith, io: Io): Promise<void> {
   const rpcUrl = options.rpc as string;
   const inbox = options.inbox as Address;
   const client = new DisperserClient(options.disperser);

@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import type { CommandUnknownOpts } from "@commander-js/extra-typings";
 import { type DevnetInfo, readDevnetFile } from "./devnet-file.js";
 
 /** Where each option a client command may take is found in a devnet.json. */
@@ -23,11 +23,11 @@ export const CLIENT_DEFAULTS: Record<string, string> = { disperser: "http://127.
  * takes the devnet's value; what is still missing takes CLIENT_DEFAULTS. Options named in
  * `required` that stay unset are a usage error (exit 2).
  */
-export async function withDevnet<T extends object>(
-  options: T & { devnet?: string },
-  command: Command,
-  required: readonly string[] = [],
-): Promise<T> {
+export async function withDevnet<T extends { devnet?: string | undefined }, K extends keyof T & string = never>(
+  options: T,
+  command: CommandUnknownOpts,
+  required: readonly K[] = [],
+): Promise<T & { [P in K]-?: NonNullable<T[P]> }> {
   const out: Record<string, unknown> = { ...options };
   const defined = new Set(command.options.map((o) => o.attributeName()));
   const given = (name: string) => {
@@ -50,5 +50,5 @@ export async function withDevnet<T extends object>(
       const flag = command.options.find((o) => o.attributeName() === name)?.long ?? name;
       command.error(`${command.name()} needs ${flag} or --devnet FILE (or CELLAR_DEVNET)`, { exitCode: 2 });
     }
-  return out as T;
+  return out as T & { [P in K]-?: NonNullable<T[P]> };
 }
