@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
-import { type Address, readNodeSet, readParameters, registrySnapshots } from "@cellar/l1";
-import { type NodeRecord, nodeSetToJson, parseNodeSet, type SnapshotSource } from "@cellar/protocol";
+import { type Address, readNodeSet, readParameters, registryNodeFeed, registrySnapshots } from "@cellar/l1";
+import { type Feed, type NodeRecord, nodeSetToJson, parseNodeSet, type SnapshotSource } from "@cellar/protocol";
 import { CliError } from "./errors.js";
 
 /** Reads a node set file (`{nodes: [{publicKey, url}]}`), with one-line errors. */
@@ -79,42 +79,37 @@ export async function loadNodeSet(flags: NodeSetFlags): Promise<NodeRecord[]> {
 }
 
 /**
- * Keeps a server's node set current: SIGHUP reads it again, and with --registry the registry is
- * polled every `pollMs` (nodes that register or leave take effect without a restart). `apply` is
- * called only when the set changed. Returns the function that stops watching.
+ * What keeps a server's node set current, as the option its role follows (`{ nodeFeed }`, or
+ * nothing without a node set): with --registry the registry, polled every `pollMs`
+ * (`registryNodeFeed`: nodes that register or leave take effect without a restart); with --nodes
+ * the file, read again on SIGHUP. A value is delivered only when the set changed.
  */
-export function watchNodeSet(
+export function nodeFeedOf(
   flags: NodeSetFlags,
-  current: readonly NodeRecord[] | undefined,
-  apply: (nodes: NodeRecord[]) => void,
-  logger: { info(obj: object, msg: string): void; error(obj: object, msg: string): void },
   pollMs = 5000,
-): () => void {
-  let last = current ? JSON.stringify(nodeSetToJson(current)) : "";
-  let busy = false;
-  const refresh = (why: string) => {
-    if (busy || !hasNodeSet(flags)) return;
-    busy = true;
-    loadNodeSet(flags)
-      .then((nodes) => {
-        const key = JSON.stringify(nodeSetToJson(nodes));
-        if (key === last) return;
-        last = key;
-        apply(nodes);
-        logger.info({ nodes: nodes.length, why }, "node set reloaded");
-      })
-      .catch((err: unknown) => logger.error({ err, why }, "node set reload failed; keeping the old one"))
-      .finally(() => {
-        busy = false;
-      });
-  };
-  const onHup = () => refresh("SIGHUP");
-  process.on("SIGHUP", onHup);
-  const timer = flags.registry !== undefined ? setInterval(() => refresh("registry"), pollMs) : undefined;
-  timer?.unref();
-  return () => {
-    process.off("SIGHUP", onHup);
-    if (timer) clearInterval(timer);
+): { nodeFeed: Feed<readonly NodeRecord[]> } | Record<string, never> {
+  if (flags.registry !== undefined && flags.rpc !== undefined)
+    return { nodeFeed: registryNodeFeed({ rpcUrl: flags.rpc, registry: flags.registry as Address, pollMs }) };
+  const file = flags.nodes;
+  if (file === undefined) return {};
+  return {
+    nodeFeed: {
+      follow(apply, onError) {
+        let last: string | undefined;
+        const reload = () => {
+          readNodeSetFile(file)
+            .then((nodes) => {
+              const key = JSON.stringify(nodeSetToJson(nodes));
+              if (last !== undefined && key !== last) apply(nodes);
+              last = key;
+            })
+            .catch(onError);
+        };
+        reload();
+        process.on("SIGHUP", reload);
+        return () => process.off("SIGHUP", reload);
+      },
+    },
   };
 }
 

@@ -42,15 +42,14 @@ export interface ServerSetup {
   readonly service: Service;
   /** The ready line: fields for --json (beside `event` and `url`), and the lines for people. */
   ready(url: string): { readonly json: Record<string, unknown>; readonly text: string };
-  /** Starts following what changes under the service (node set, L1); returns the ways to stop. */
-  follow?(): (() => void)[];
 }
 
 /**
  * The one lifecycle of `cellar node`, `disperser` and `light`: flags → service (`setup`, with the
- * role's logger) → `start()` → the ready line on stdout (JSON with --json) → following → the first
- * SIGINT or SIGTERM (listened for from the start, so one during start-up is not lost) → following
- * stopped → `stop()`. The signal listeners are removed whatever happens.
+ * role's logger; the service follows its node set and L1 itself, from the feeds it is given) →
+ * `start()` → the ready line on stdout (JSON with --json) → the first SIGINT or SIGTERM (listened
+ * for from the start, so one during start-up is not lost) → `stop()`. The signal listeners are
+ * removed whatever happens.
  */
 export async function runServer(
   io: Pick<Io, "stdout">,
@@ -64,10 +63,8 @@ export async function runServer(
     const url = await server.service.start();
     const ready = server.ready(url);
     io.stdout.write(flags.json ? `${JSON.stringify({ event: "listening", url, ...ready.json })}\n` : ready.text);
-    const following = server.follow?.() ?? [];
     const received = await signal.received;
     logger.info({ signal: received }, "stopping");
-    for (const stop of following) stop();
     await server.service.stop();
   } finally {
     signal.cancel();

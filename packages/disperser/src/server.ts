@@ -1,5 +1,6 @@
 import { rootFromBatchId } from "@cellar/codec";
 import { registerExplorer } from "@cellar/explorer";
+import type { Feed, NodeRecord } from "@cellar/protocol";
 import { clientOf, createService, DEFAULT_LIMITS, type ServiceLimits } from "@cellar/service";
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { DEFAULT_DA_LAYER_BYTE, decodeAltDaCommitment, encodeAltDaCommitment } from "./alt-da.js";
@@ -125,19 +126,32 @@ export function buildDisperserApp(disperser: Disperser, options: DisperserAppOpt
  */
 export class DisperserService {
   #app: FastifyInstance | undefined;
+  #unfollow: (() => void) | undefined;
 
   constructor(
     readonly disperser: Disperser,
-    readonly options: DisperserAppOptions & { readonly host?: string; readonly port?: number } = {},
+    readonly options: DisperserAppOptions & {
+      readonly host?: string;
+      readonly port?: number;
+      /** Followed from `start()` to `stop()`: the node set new batches are dispersed over. */
+      readonly nodeFeed?: Feed<readonly NodeRecord[]>;
+    } = {},
   ) {}
 
   async start(): Promise<string> {
     await this.disperser.start();
-    this.#app = buildDisperserApp(this.disperser, this.options);
-    return this.#app.listen({ host: this.options.host ?? "127.0.0.1", port: this.options.port ?? 0 });
+    const app = buildDisperserApp(this.disperser, this.options);
+    this.#app = app;
+    const url = await app.listen({ host: this.options.host ?? "127.0.0.1", port: this.options.port ?? 0 });
+    this.#unfollow = this.options.nodeFeed?.follow(
+      (nodes) => this.disperser.setNodes(nodes),
+      (err) => app.log.error({ err }, "following the node set failed; keeping the old one"),
+    );
+    return url;
   }
 
   async stop(): Promise<void> {
+    this.#unfollow?.();
     await this.#app?.close();
     await this.disperser.close();
   }

@@ -4,7 +4,7 @@
 import { randomBytes } from "node:crypto";
 import { DisperserClient } from "@cellar/client";
 import { columnOf, encodeBatch } from "@cellar/codec";
-import { buildDisperserApp, Disperser } from "@cellar/disperser";
+import { Disperser, DisperserService } from "@cellar/disperser";
 import { sharedKzg } from "@cellar/kzg";
 import { sharedErasure } from "@cellar/native";
 import {
@@ -27,15 +27,9 @@ const cluster = await startCluster(8, kzg);
 t.teardown(() => cluster.stop());
 
 async function serve(disperser: Disperser, daLayerByte?: number) {
-  const app = buildDisperserApp(disperser, daLayerByte === undefined ? {} : { daLayerByte });
-  const url = await app.listen({ host: "127.0.0.1", port: 0 });
-  return {
-    url,
-    close: async () => {
-      await app.close();
-      await disperser.close();
-    },
-  };
+  const service = new DisperserService(disperser, daLayerByte === undefined ? {} : { daLayerByte });
+  const url = await service.start();
+  return { url, close: () => service.stop() };
 }
 
 // No payload cache: every read below rebuilds from the nodes, which is what these tests check.
@@ -286,4 +280,33 @@ t.test("OP Stack alt-DA: the routes behave as op-alt-da's DAClient expects", asy
   const c42 = Buffer.from(await put42.body.arrayBuffer());
   t.equal(c42[1], 0x42);
   t.equal((await request(`${other.url}/get/0x${c42.toString("hex")}`)).statusCode, 200);
+});
+
+t.test("the disperser service follows its node feed from start to stop", async (t) => {
+  let push: ((nodes: readonly (typeof cluster.set)[number][]) => void) | undefined;
+  let fail: ((err: unknown) => void) | undefined;
+  let stopped = 0;
+  const d = new Disperser(
+    { key: TEST_DISPERSER_KEY, nodes: cluster.set.slice(0, 2), domain: TEST_DOMAIN },
+    { kzg, erasure },
+  );
+  const service = new DisperserService(d, {
+    nodeFeed: {
+      follow(apply, onError) {
+        push = apply;
+        fail = onError;
+        return () => stopped++;
+      },
+    },
+  });
+  t.equal(push, undefined, "nothing followed before start()");
+  const url = await service.start();
+  const health = await request(`${url}/healthz`);
+  t.match(await health.body.json(), { nodes: 2 });
+  push?.(cluster.set);
+  t.equal(d.nodes.length, cluster.set.length, "new batches go to the node set the feed delivered");
+  fail?.(new Error("registry unreachable"));
+  t.equal(d.nodes.length, cluster.set.length, "a failure keeps it");
+  await service.stop();
+  t.equal(stopped, 1, "stop() ends the feed");
 });

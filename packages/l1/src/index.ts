@@ -47,6 +47,7 @@ export {
   withdrawNode,
 } from "./contracts.js";
 export { L1_ERROR_CODES, L1Error, type L1ErrorCode } from "./errors.js";
+export { inboxFeed, registryDisperserFeed, registryNodeFeed } from "./feeds.js";
 export { SOLC_VERSION } from "./generated/contracts.js";
 export { compressedPublicKey, uncompressedPublicKey, uncompressedSignature } from "./points.js";
 export { registrySnapshots } from "./snapshots.js";

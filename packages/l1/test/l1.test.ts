@@ -37,10 +37,12 @@ import {
   deployContracts,
   deregisterDisperser,
   deregisterNode,
+  inboxFeed,
   isRecorded,
   L1Error,
   latestBlock,
   operatorOf,
+  type PostedBatch,
   postedBatches,
   publicClient,
   readDispersers,
@@ -50,6 +52,8 @@ import {
   recordedBatch,
   registerDisperser,
   registerNode,
+  registryDisperserFeed,
+  registryNodeFeed,
   registrySnapshots,
   revertReason,
   type Settlement,
@@ -742,6 +746,53 @@ t.test("an operator changes its node's URL; bad deployments are refused", async 
   await small.nodesAt(head - 1n);
   await t.rejects(small.nodesAt(1n), { code: "CELLAR_ERR_L1_REVERTED" }, "a failed read is not cached");
   await t.rejects(small.nodesAt(1n), { code: "CELLAR_ERR_L1_REVERTED" });
+});
+
+t.test("feeds: the registry's node set and dispersers, the inbox's batches, as the roles follow them", async (t) => {
+  const until = async (what: string, done: () => boolean) => {
+    for (let i = 0; i < 600 && !done(); i++) await new Promise((r) => setTimeout(r, 50));
+    t.ok(done(), what);
+  };
+  const errors: unknown[] = [];
+  // The inbox: the batches recorded earlier arrive from the look-back (then new ones as watched).
+  const batches: PostedBatch[] = [];
+  const stopInbox = inboxFeed({ rpcUrl: anvil.rpcUrl, inbox, pollingIntervalMs: 50 }).follow(
+    (b) => batches.push(b),
+    (e) => errors.push(e),
+  );
+  await until("the recorded batch is delivered", () => batches.some((b) => toHex(b.root) === toHex(root)));
+  stopInbox();
+  // The node set: the current one first, then each change, and nothing while it stays the same.
+  const sets: number[] = [];
+  const stopNodes = registryNodeFeed({ rpcUrl: anvil.rpcUrl, registry, pollMs: 50 }).follow(
+    (nodes) => sets.push(nodes.length),
+    (e) => errors.push(e),
+  );
+  await until("the current set", () => sets.length === 1);
+  await new Promise((r) => setTimeout(r, 300));
+  t.equal(sets.length, 1, "an unchanged set is not delivered again");
+  await registerNode({ ...signer, registry, url: "http://127.0.0.1:9", secretKey: generateSecretKey(randomBytes(32)) });
+  await until("a node that joins changes it", () => sets.length === 2);
+  t.equal(sets[1], (sets[0] as number) + 1);
+  stopNodes();
+  t.same(errors, [], "no failure while L1 answered");
+  // Dispersers: the registry's with the operator's extra keys; a registry that does not answer is
+  // reported (the node's readiness check) and nothing is delivered.
+  const extra = generateSecretKey(randomBytes(32)).toPublicKey().toBytes();
+  const listed = await readDispersers({ rpcUrl: anvil.rpcUrl, registry });
+  const feed = registryDisperserFeed({ rpcUrl: anvil.rpcUrl, registry, extra: [extra, extra], pollMs: 50 });
+  const got = await feed.read();
+  t.equal(got.length, listed.length + 1, "the extra key once, beside the registry's");
+  t.equal(feed.lastError(), undefined);
+  const offline = registryDisperserFeed({ rpcUrl: "http://127.0.0.1:1", registry, pollMs: 20 });
+  const failures: unknown[] = [];
+  const stopOffline = offline.follow(
+    () => t.fail("nothing to deliver while L1 is down"),
+    (e) => failures.push(e),
+  );
+  await until("each failed poll is reported", () => failures.length >= 2);
+  stopOffline();
+  t.type(offline.lastError(), "string");
 });
 
 t.test("anvil does not outlive a process that dies of an uncaught error", async (t) => {

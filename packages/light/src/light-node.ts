@@ -6,6 +6,7 @@ import type { Kzg } from "@cellar/kzg";
 import {
   type AttestationDomain,
   DEFAULT_REPLICATION,
+  type Feed,
   type NodeRecord,
   parseCertificate,
   type SnapshotSource,
@@ -21,10 +22,25 @@ import { type SampleResult, sampleBatch, trustCertificate } from "./sampler.js";
 /** A light node's defaults, where an option is not given (the CLI's flags show the same). */
 export const LIGHT_DEFAULTS = { port: 7200, intervalMs: 60_000, roundDeadlineMs: 60_000 } as const;
 
+/** A batch the L1 inbox recorded, as a light node follows them. */
+export interface RecordedBatch {
+  readonly root: Uint8Array;
+  readonly reference: bigint;
+  readonly txHash: string;
+  readonly blockNumber: bigint;
+}
+
 export interface LightNodeOptions {
   /** Where `start()` listens (default 127.0.0.1, any free port). */
   readonly host?: string;
   readonly port?: number;
+  /** Followed from `start()` to `stop()`: the node set (later rounds use each new one). */
+  readonly nodeFeed?: Feed<readonly NodeRecord[]>;
+  /**
+   * Followed from `start()` to `stop()`: the batches the L1 inbox records, its trusted roots. Each
+   * is sampled (custody from the snapshot at the reference it recorded) and shown settled.
+   */
+  readonly inboxFeed?: Feed<RecordedBatch>;
   readonly nodes: readonly NodeRecord[];
   /**
    * Registry snapshots: a batch's certificate is judged, and its custody computed, against the
@@ -94,6 +110,7 @@ export class LightNode {
   readonly #client: NodeClient;
   readonly #batches = new Map<string, Tracked>();
   readonly #loops = new AbortController();
+  readonly #unfollow: (() => void)[] = [];
   readonly #tasks = new Set<Promise<void>>();
   readonly #rounds: Counter<"verdict">;
   readonly #strikes: Counter<"reason">;
@@ -394,8 +411,32 @@ export class LightNode {
   }
 
   /** Listens where the options say (`host`, `port`); resolves to the URL. */
-  start(): Promise<string> {
-    return this.listen(this.#opts.host, this.#opts.port);
+  async start(): Promise<string> {
+    const url = await this.listen(this.#opts.host, this.#opts.port);
+    const log = this.app.log;
+    const { nodeFeed, inboxFeed } = this.#opts;
+    if (nodeFeed)
+      this.#unfollow.push(
+        nodeFeed.follow(
+          (nodes) => this.setNodes(nodes),
+          (err) => log.error({ err }, "following the node set failed; keeping the old one"),
+        ),
+      );
+    if (inboxFeed)
+      this.#unfollow.push(
+        inboxFeed.follow(
+          (batch) => {
+            log.info({ root: toHex(batch.root), block: Number(batch.blockNumber) }, "batch recorded on L1");
+            this.markSettled(
+              batch.root,
+              { txHash: batch.txHash, blockNumber: Number(batch.blockNumber) },
+              batch.reference,
+            );
+          },
+          (err) => log.error({ err }, "following the L1 inbox failed; retrying"),
+        ),
+      );
+    return url;
   }
 
   async listen(host = this.#opts.host ?? "127.0.0.1", port = this.#opts.port ?? 0): Promise<string> {
@@ -403,6 +444,7 @@ export class LightNode {
   }
 
   async stop(): Promise<void> {
+    for (const stop of this.#unfollow.splice(0)) stop();
     this.#loops.abort();
     await this.app.close();
     await Promise.allSettled(this.#tasks);

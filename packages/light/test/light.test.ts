@@ -279,3 +279,55 @@ t.test("with registry snapshots the light node judges and samples a batch by its
   t.equal(elsewhere.statusCode, 422, "no snapshot at that reference");
   t.match(((await elsewhere.body.json()) as { error: { message: string } }).error.message, /no registry snapshot/);
 });
+
+t.test("a light node follows its feeds from start to stop: node set, and the batches the inbox records", async (t) => {
+  const posted = await certified(new Uint8Array(randomBytes(30_000)));
+  let pushNodes: ((nodes: readonly (typeof cluster.set)[number][]) => void) | undefined;
+  let failNodes: ((err: unknown) => void) | undefined;
+  let pushBatch:
+    | ((b: { root: Uint8Array; reference: bigint; txHash: string; blockNumber: bigint }) => void)
+    | undefined;
+  let stopped = 0;
+  const light = new LightNode(
+    {
+      nodes: cluster.set.slice(0, 1),
+      domain: TEST_DOMAIN,
+      intervalMs: 3_600_000,
+      nodeFeed: {
+        follow(apply, onError) {
+          pushNodes = apply;
+          failNodes = onError;
+          return () => stopped++;
+        },
+      },
+      inboxFeed: {
+        follow(apply) {
+          pushBatch = apply;
+          return () => stopped++;
+        },
+      },
+    },
+    { kzg },
+  );
+  const url = await light.start();
+  t.ok(pushNodes && pushBatch, "both feeds followed once started");
+  pushNodes?.(cluster.set);
+  t.equal(light.nodes.length, cluster.set.length, "the node set the feed delivered");
+  failNodes?.(new Error("registry unreachable"));
+  t.equal(light.nodes.length, cluster.set.length, "a failure keeps it");
+  const txHash = `0x${"ab".repeat(32)}`;
+  pushBatch?.({
+    root: Buffer.from(posted.root.slice(2), "hex"),
+    reference: BigInt(posted.certificate?.reference ?? "0"),
+    txHash,
+    blockNumber: 7n,
+  });
+  let view: Record<string, unknown> = {};
+  for (let i = 0; i < 600 && view.status !== "available"; i++) {
+    view = (await (await request(`${url}/v1/batches/${posted.id}/availability`)).body.json()) as typeof view;
+    if (view.status !== "available") await new Promise((r) => setTimeout(r, 50));
+  }
+  t.match(view, { status: "available", settled: { txHash, blockNumber: 7 } }, "sampled, shown settled");
+  await light.stop();
+  t.equal(stopped, 2, "stop() ends both feeds");
+});

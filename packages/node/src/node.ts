@@ -9,6 +9,7 @@ import {
   checkDomain,
   custodyColumns,
   DEFAULT_REPLICATION,
+  type Feed,
   type NodeRecord,
   type SnapshotSource,
 } from "@cellar/protocol";
@@ -67,6 +68,10 @@ export interface StorageNodeOptions {
   readonly limits?: Partial<ServiceLimits>;
   /** Readiness checks beyond the node's own (store, node set): L1 reachable, for one. */
   readonly readyChecks?: Readonly<Record<string, ReadyCheck>>;
+  /** Followed from `start()` to `stop()`: the node set (custody is recomputed on each change). */
+  readonly nodeFeed?: Feed<readonly NodeRecord[]>;
+  /** Followed from `start()` to `stop()`: the dispersers whose dispersals are accepted. */
+  readonly disperserFeed?: Feed<readonly Uint8Array[]>;
 }
 
 export interface StorageNodeModules {
@@ -121,6 +126,7 @@ export class StorageNode {
   #custody: ReadonlySet<number> = new Set();
   readonly #snapshotCustody = new Map<bigint, ReadonlySet<number>>();
   #loops: AbortController | undefined;
+  readonly #unfollow: (() => void)[] = [];
   #tasks: Promise<void>[] = [];
   #url = "";
   #guard: DispersalGuard | undefined;
@@ -251,6 +257,7 @@ export class StorageNode {
     this.#url = await this.#app.listen({ host: this.#opts.host ?? "127.0.0.1", port: this.#opts.port ?? 0 });
     this.#loops = new AbortController();
     this.#tasks = [this.#scrubLoop(this.#loops.signal), this.#pruneLoop(this.#loops.signal)];
+    this.#follow();
     return this.#url;
   }
 
@@ -305,7 +312,31 @@ export class StorageNode {
     }
   }
 
+  /** Starts the feeds the options name; `stop()` ends them first. */
+  #follow(): void {
+    const log = this.#app?.log;
+    const { nodeFeed, disperserFeed } = this.#opts;
+    if (nodeFeed)
+      this.#unfollow.push(
+        nodeFeed.follow(
+          (nodes) => {
+            this.setNodes(nodes);
+            log?.info({ nodes: nodes.length, custody: this.#custody.size }, "node set changed; custody recomputed");
+          },
+          (err) => log?.error({ err }, "following the node set failed; keeping the old one"),
+        ),
+      );
+    if (disperserFeed)
+      this.#unfollow.push(
+        disperserFeed.follow(
+          (keys) => this.setDispersers(keys),
+          (err) => log?.error({ err }, "following the dispersers failed; keeping the old ones"),
+        ),
+      );
+  }
+
   async stop(): Promise<void> {
+    for (const stop of this.#unfollow.splice(0)) stop();
     this.#loops?.abort();
     await Promise.allSettled(this.#tasks);
     await this.#app?.close();

@@ -15,6 +15,7 @@ import {
   custodyColumns,
   dispersalAuthHeaders,
   encodeDispersal,
+  generateSecretKey,
   type NodeRecord,
   signDispersal,
   verifyAttestation,
@@ -457,4 +458,54 @@ t.test("with registry snapshots a node attests only recent references it was act
   head = 100n;
   for (let r = 0n; r < 70n; r++) await node.custodyAt(95n + (r % 6n)).catch(() => {});
   t.pass("the snapshot cache stays bounded");
+});
+
+t.test("a node follows the feeds it is given from start to stop: node set, dispersers", async (t) => {
+  const others = Array.from({ length: 3 }, () => generateSecretKey(randomBytes(32)).toPublicKey().toBytes());
+  let push: ((nodes: readonly NodeRecord[]) => void) | undefined;
+  let fail: ((err: unknown) => void) | undefined;
+  let pushKeys: ((keys: readonly Uint8Array[]) => void) | undefined;
+  let stopped = 0;
+  const node = new StorageNode(
+    {
+      dataDir: tempDir(),
+      domain,
+      nodeFeed: {
+        follow(apply, onError) {
+          push = apply;
+          fail = onError;
+          return () => stopped++;
+        },
+      },
+      disperserFeed: {
+        follow(apply) {
+          pushKeys = apply;
+          return () => stopped++;
+        },
+      },
+    },
+    { kzg },
+  );
+  t.equal(push, undefined, "nothing is followed before start()");
+  const url = await node.start();
+  t.ok(push && pushKeys, "both feeds followed once started");
+  t.equal(node.custody.size, 128, "alone, it keeps every column");
+  const set = buildNodeSet([
+    { publicKey: node.identity.publicKey, url },
+    ...others.map((publicKey, i) => ({ publicKey, url: `http://127.0.0.1:${i + 1}` })),
+  ]);
+  push?.(set);
+  t.equal(node.nodes.length, 4, "the node set the feed delivered");
+  t.same(
+    [...node.custody].sort((a, b) => a - b),
+    custodyColumns(set, node.identity.nodeId),
+    "custody recomputed from it",
+  );
+  fail?.(new Error("L1 did not answer"));
+  t.equal(node.nodes.length, 4, "a failure keeps the old set");
+  t.equal(node.dispersers, 0);
+  pushKeys?.([TEST_DISPERSER]);
+  t.equal(node.dispersers, 1, "the dispersers the feed delivered are accepted");
+  await node.stop();
+  t.equal(stopped, 2, "stop() ends both feeds");
 });

@@ -54,6 +54,7 @@ export {
   verifyDispersalAuth,
 } from "./dispersal-auth.js";
 export { PROTOCOL_ERROR_CODES, ProtocolError, type ProtocolErrorCode } from "./errors.js";
+export type { Feed } from "./feed.js";
 export {
   DISPERSER_POP_TAG,
   generateSecretKey,

@@ -9,7 +9,7 @@ import { toHex } from "@cellar/utils";
 import { Command, Option } from "@commander-js/extra-typings";
 import { daLayerByte, fraction, needNodeSet, nonNegativeInt, parseDuration, positiveInt } from "../args.js";
 import type { CommandModule, OptionsOf } from "../command.js";
-import { loadNodeSet, snapshotsOf, watchNodeSet } from "../config.js";
+import { loadNodeSet, nodeFeedOf, snapshotsOf } from "../config.js";
 import {
   chainIdOption,
   hostOption,
@@ -157,6 +157,7 @@ export async function disperserCommand(options: DisperserCommandOptions, io: Io)
       logger,
       limits: limitsOf(options),
       postsPerMinute: options.postsPerMinute,
+      ...nodeFeedOf(options),
     });
     return {
       service,
@@ -173,7 +174,6 @@ export async function disperserCommand(options: DisperserCommandOptions, io: Io)
             `disperser key ${ready.publicKey}${identity ? "" : " (for this run only: pass --key or --data to keep one)"}\n`,
         };
       },
-      follow: () => [watchNodeSet(options, disperser.nodes, (nodes) => disperser.setNodes(nodes), logger)],
     };
   });
 }

@@ -1,12 +1,10 @@
 import { sharedKzg } from "@cellar/kzg";
-import { type Address, postedBatches, publicClient, watchBatches } from "@cellar/l1";
+import { type Address, inboxFeed } from "@cellar/l1";
 import { LIGHT_DEFAULTS, LightNode } from "@cellar/light";
-import { toHex } from "@cellar/utils";
 import { Command, Option } from "@commander-js/extra-typings";
-import type { Logger } from "pino";
 import { needNodeSet, positiveInt } from "../args.js";
 import type { CommandModule, OptionsOf } from "../command.js";
-import { inboxOnL1, loadNodeSet, snapshotsOf, watchNodeSet } from "../config.js";
+import { inboxOnL1, loadNodeSet, nodeFeedOf, snapshotsOf } from "../config.js";
 import {
   chainIdOption,
   confidenceOption,
@@ -82,48 +80,21 @@ export async function lightCommand(options: LightCommandOptions, io: Io): Promis
         limits: limitsOf(options),
         host: options.host,
         port: options.port,
+        ...nodeFeedOf(options),
+        // The batches the L1 inbox records are sampled too (about the last day's, then each new
+        // one), their custody the snapshot's at the reference the inbox recorded.
+        ...(inboxOnL1(options)
+          ? { inboxFeed: inboxFeed({ rpcUrl: options.rpc as string, inbox: options.inbox as Address }) }
+          : {}),
       },
       { kzg: sharedKzg({ precompute: false }), logger },
     );
-    // Batches the L1 inbox records are sampled too (recorded in about the last day, then every new
-    // one); custody of each is its certificate's snapshot's, the reference the inbox recorded.
-    const inbox = inboxOnL1(options)
-      ? await followInbox({ rpcUrl: options.rpc as string, inbox: options.inbox as Address }, light, logger)
-      : undefined;
     return {
       service: light,
       ready: (url) => {
         const explorer = `${url}/explorer/`;
         return { json: { explorer }, text: `cellar light listening on ${url} (explorer: ${explorer})\n` };
       },
-      follow: () => [
-        watchNodeSet(options, light.nodes, (nodes) => light.setNodes(nodes), logger),
-        ...(inbox ? [inbox()] : []),
-      ],
     };
   });
-}
-
-/**
- * A light node following the L1 inbox: every batch recorded in about the last day (7,200 blocks)
- * is marked settled now (and so sampled), and `start()` of the returned function watches for new
- * ones; it returns the way to stop watching.
- */
-async function followInbox(
-  l1: { rpcUrl: string; inbox: Address },
-  light: LightNode,
-  logger: Logger,
-): Promise<() => () => void> {
-  const settled = (batch: { root: Uint8Array; txHash: string; blockNumber: bigint; reference: bigint }) =>
-    light.markSettled(batch.root, { txHash: batch.txHash, blockNumber: Number(batch.blockNumber) }, batch.reference);
-  const head = await publicClient(l1.rpcUrl).getBlockNumber();
-  for (const batch of await postedBatches({ ...l1, fromBlock: head > 7200n ? head - 7200n : 0n })) settled(batch);
-  return () =>
-    watchBatches(
-      { ...l1, onError: (err) => logger.error({ err }, "watching the L1 inbox failed; retrying") },
-      (batch) => {
-        logger.info({ root: toHex(batch.root), block: Number(batch.blockNumber) }, "batch recorded on L1");
-        settled(batch);
-      },
-    );
 }

@@ -1,11 +1,11 @@
 import { sharedKzg } from "@cellar/kzg";
-import { type Address, readDispersers } from "@cellar/l1";
+import { type Address, registryDisperserFeed } from "@cellar/l1";
 import { NODE_DEFAULTS, StorageNode } from "@cellar/node";
 import { fromHex, toHex } from "@cellar/utils";
 import { Command, Option } from "@commander-js/extra-typings";
 import { collectKeys, parseDuration, positiveInt } from "../args.js";
 import type { CommandModule, OptionsOf } from "../command.js";
-import { hasNodeSet, loadNodeSet, referenceWindowOf, snapshotsOf, watchNodeSet } from "../config.js";
+import { hasNodeSet, loadNodeSet, nodeFeedOf, referenceWindowOf, snapshotsOf } from "../config.js";
 import {
   chainIdOption,
   hostOption,
@@ -108,6 +108,8 @@ export async function nodeCommand(options: NodeCommandOptions, io: Io): Promise<
         readyChecks: { l1: () => dispersers.ready() },
         disperserQuotaBytes: options.disperserQuota,
         limits: limitsOf(options),
+        ...nodeFeedOf(options),
+        ...(dispersers.feed ? { disperserFeed: dispersers.feed } : {}),
       },
       { kzg: sharedKzg({ precompute: false }), logger },
     );
@@ -129,26 +131,15 @@ export async function nodeCommand(options: NodeCommandOptions, io: Io): Promise<
               : `accepting dispersals from ${ready.dispersers} disperser key(s)\n`),
         };
       },
-      follow: () => [
-        watchNodeSet(
-          options,
-          node.nodes,
-          (nodes) => {
-            node.setNodes(nodes);
-            logger.info({ custody: node.custody.size }, "custody recomputed");
-          },
-          logger,
-        ),
-        dispersers.watch((keys) => node.setDispersers(keys)),
-      ],
     };
   });
 }
 
 /**
  * The dispersers a node accepts: the `--disperser-key` flags, and with --rpc and --registry every
- * active disperser the L1 registry lists (polled every `pollMs`, so a disperser that registers or
- * leaves takes effect without a restart). `ready()` says whether L1 answered the last poll.
+ * active disperser the L1 registry lists (`registryDisperserFeed`, polled every `pollMs`, so a
+ * disperser that registers or leaves takes effect without a restart). `ready()` says whether L1
+ * answered the last poll; `feed` is what the node follows.
  */
 export function disperserKeys(
   options: Pick<NodeCommandOptions, "disperserKey" | "rpc" | "registry">,
@@ -156,34 +147,23 @@ export function disperserKeys(
   pollMs = 5000,
 ) {
   const flags = (options.disperserKey ?? []).map((k) => fromHex(k, 48, "--disperser-key"));
-  const onL1 = options.rpc !== undefined && options.registry !== undefined;
-  let l1Error: string | undefined;
-  const read = async (): Promise<Uint8Array[]> => {
-    if (!onL1) return flags;
-    try {
-      const listed = await readDispersers({ rpcUrl: options.rpc as string, registry: options.registry as Address });
-      l1Error = undefined;
-      const keys = new Map([...flags, ...listed.map((d) => d.publicKey)].map((k) => [toHex(k), k]));
-      return [...keys.values()];
-    } catch (err) {
-      l1Error = (err as Error).message;
-      throw err;
-    }
-  };
+  const feed =
+    options.rpc !== undefined && options.registry !== undefined
+      ? registryDisperserFeed({ rpcUrl: options.rpc, registry: options.registry as Address, pollMs, extra: flags })
+      : undefined;
   return {
-    current: read,
-    ready: (): true | string => (l1Error === undefined ? true : `the L1 registry did not answer: ${l1Error}`),
+    feed,
+    current: (): Promise<Uint8Array[]> => (feed ? feed.read() : Promise.resolve(flags)),
+    ready: (): true | string => {
+      const error = feed?.lastError();
+      return error === undefined ? true : `the L1 registry did not answer: ${error}`;
+    },
     watch(apply: (keys: Uint8Array[]) => void): () => void {
-      if (!onL1) return () => {};
-      const timer = setInterval(() => {
-        read()
-          .then(apply)
-          .catch((err: unknown) =>
+      return feed
+        ? feed.follow(apply, (err) =>
             logger.error({ err }, "reading the dispersers from L1 failed; keeping the old ones"),
-          );
-      }, pollMs);
-      timer.unref();
-      return () => clearInterval(timer);
+          )
+        : () => {};
     },
   };
 }
