@@ -187,6 +187,24 @@ Examples:
         .default(2000),
     )
     .addOption(
+      new Option("--repair-interval <duration>", "pause between background repair passes (0: no repair)")
+        .env("CELLAR_REPAIR_INTERVAL")
+        .argParser(parseDuration)
+        .default(30, "30s"),
+    )
+    .addOption(
+      new Option("--repair-rate <cells>", "cells repair fetches or rebuilds per second at most")
+        .env("CELLAR_REPAIR_RATE")
+        .argParser(positiveInt)
+        .default(2000),
+    )
+    .addOption(
+      new Option("--repair-grace <duration>", "how long a registered custodian may not answer before others stand in")
+        .env("CELLAR_REPAIR_GRACE")
+        .argParser(parseDuration)
+        .default(60, "60s"),
+    )
+    .addOption(
       new Option("--disperser-key <hex>", "BLS public key of a disperser whose dispersals are accepted (repeatable)")
         .env("CELLAR_DISPERSER_KEYS")
         .argParser(collectKeys),
@@ -210,6 +228,8 @@ Examples:
   $ cellar node --data ./node1 --port 7101 --nodes nodes.json a node of a registered set
   $ cellar node --data ./node1 --rpc http://127.0.0.1:8545 --registry 0x… --chain-id 31337 --inbox 0x…
                                                              node set from the L1 registry, followed live
+  $ cellar node --data ./node1 --nodes nodes.json --repair-interval 10s --repair-rate 500
+                                                             repair gaps every 10 s, 500 cells/s at most
   $ CELLAR_DATA=./node1 cellar node --json                   configuration from the environment
 
 Logs go to stderr as JSON lines; metrics are at GET /metrics.`,

@@ -81,19 +81,19 @@ export async function discoverBatches(
   peers: readonly NodeRecord[],
   http: Http,
   liveness: Liveness,
-  options: { maxPages: number; signal?: AbortSignal },
+  options: { maxPages: number; signal: AbortSignal },
 ): Promise<Map<string, ListedBatch>> {
   const found = new Map<string, ListedBatch>();
   await Promise.all(
     peers.map(async (peer) => {
       let after: string | null = null;
-      for (let page = 0; page < options.maxPages && !options.signal?.aborted; page++) {
+      for (let page = 0; page < options.maxPages && !options.signal.aborted; page++) {
         let res: Awaited<ReturnType<Http["send"]>>;
         try {
           res = await http.send("GET", `${peer.url}/v1/batches?limit=${MAX_LISTING}${after ? `&after=${after}` : ""}`, {
             attempts: 1,
             maxResponseBytes: MAX_PAGE_BYTES,
-            ...(options.signal ? { signal: options.signal } : {}),
+            signal: options.signal,
           });
         } catch {
           liveness.failed(peer);

@@ -103,14 +103,14 @@ export class Repairer {
     return this.#missingNow;
   }
 
-  async #pace(cells: number, signal?: AbortSignal): Promise<void> {
+  async #pace(cells: number, signal: AbortSignal): Promise<void> {
     this.#paced += cells;
     const due = (this.#paced / this.#opts.cellsPerSecond) * 1000 - (performance.now() - this.#started);
     if (due > 0) await sleep(due, undefined, { signal });
     else await yieldToLoop();
   }
 
-  async pass(signal?: AbortSignal): Promise<RepairPass> {
+  async pass(signal: AbortSignal = new AbortController().signal): Promise<RepairPass> {
     const { store, identity } = this.#m;
     const metrics = this.#m.metrics;
     this.#started = performance.now();
@@ -120,7 +120,7 @@ export class Repairer {
     const peers = current.filter((n) => !bytesEqual(n.nodeId, identity.nodeId));
     const listed = await discoverBatches(peers, this.#m.client.http, this.liveness, {
       maxPages: this.#opts.maxPages ?? 16,
-      ...(signal ? { signal } : {}),
+      signal,
     });
     const work = new Map<string, Work>();
     for (const { root, record } of store.batches())
@@ -141,7 +141,7 @@ export class Repairer {
     // Count first, so the gauge and seconds-behind tell the whole backlog from the start.
     const plans: { work: Work; view: CustodyView; missing: number[] }[] = [];
     for (const w of due) {
-      if (signal?.aborted) break;
+      if (signal.aborted) break;
       let snapshot: readonly NodeRecord[];
       try {
         snapshot = await this.#m.snapshotAt(w.reference);
@@ -167,7 +167,7 @@ export class Repairer {
     metrics?.repairMissing.set(this.#missingNow);
     if (totals.missing > 0) this.#incompleteSince ??= now;
     for (const plan of plans) {
-      if (signal?.aborted) break;
+      if (signal.aborted) break;
       try {
         const done = await this.#repairBatch(plan.work, plan.view, plan.missing, signal);
         totals.repaired += done.repaired;
@@ -175,12 +175,12 @@ export class Repairer {
         totals.bytes += done.bytes;
         totals.outstanding += done.outstanding;
       } catch (err) {
-        if (signal?.aborted) break;
+        if (signal.aborted) break;
         this.#m.log?.warn({ err, batch: toHex(plan.work.root) }, "repair of a batch failed; retried next pass");
         totals.outstanding += plan.missing.length;
       }
     }
-    if (totals.outstanding === 0 && !signal?.aborted) {
+    if (totals.outstanding === 0 && !signal.aborted) {
       this.#incompleteSince = undefined;
       this.#missingNow = 0;
       metrics?.repairMissing.set(0);
@@ -218,17 +218,17 @@ export class Repairer {
   async #adopt(
     w: Work,
     snapshot: readonly NodeRecord[],
-    signal?: AbortSignal,
+    signal: AbortSignal,
   ): Promise<{ manifest: BatchManifest; account: string }> {
     for (const lister of w.listed?.listers ?? []) {
-      if (signal?.aborted) break;
+      if (signal.aborted) break;
       const member = snapshot.find((n) => bytesEqual(n.nodeId, lister.nodeId));
       if (!member) continue;
       try {
         const res = await this.#m.client.http.send("GET", `${lister.url}/v1/batches/${toHex(w.root)}/attestation`, {
           attempts: 1,
           maxResponseBytes: 64 * 1024,
-          ...(signal ? { signal } : {}),
+          signal,
         });
         if (res.status !== 200) continue;
         const json = JSON.parse(res.body.toString()) as { signature?: unknown; reference?: unknown };
@@ -248,7 +248,7 @@ export class Repairer {
     w: Work,
     view: CustodyView,
     missing: number[],
-    signal?: AbortSignal,
+    signal: AbortSignal,
   ): Promise<{ repaired: number; rebuilt: number; bytes: number; outstanding: number }> {
     const { store, identity } = this.#m;
     const record = store.getBatch(w.root);
@@ -285,7 +285,7 @@ export class Repairer {
     const fetched = new Map<number, Column>();
     const rebuild: number[] = [];
     for (const c of missing) {
-      if (signal?.aborted) return result;
+      if (signal.aborted) return result;
       const column = await this.#fetchVerified(manifest, c, askFor(c), signal);
       if (column) {
         result.bytes += blobs * BYTES_PER_COLUMN_ENTRY;
@@ -318,10 +318,10 @@ export class Repairer {
     manifest: BatchManifest,
     c: number,
     from: readonly NodeRecord[],
-    signal?: AbortSignal,
+    signal: AbortSignal,
   ): Promise<Column | undefined> {
     for (const node of from) {
-      if (signal?.aborted) return undefined;
+      if (signal.aborted) return undefined;
       let column: Column;
       try {
         column = await this.#m.client.column(node, manifest, c, signal);
@@ -357,7 +357,7 @@ export class Repairer {
     fetched: Map<number, Column>,
     askFor: (c: number) => NodeRecord[],
     result: { bytes: number },
-    signal?: AbortSignal,
+    signal: AbortSignal,
   ): Promise<Column[]> {
     const blobs = manifest.blobs.length;
     const sources = new Map<number, Column>(fetched);
@@ -373,7 +373,7 @@ export class Repairer {
     );
     for (const c of localBad) sources.delete(c);
     for (let c = 0; c < 128 && sources.size < DATA_COLUMNS; c++) {
-      if (signal?.aborted) return [];
+      if (signal.aborted) return [];
       if (sources.has(c) || wanted.includes(c)) continue;
       const column = await this.#fetchVerified(manifest, c, askFor(c), signal);
       if (column) {

@@ -8,10 +8,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { NodeClient } from "@cellar/client";
+import { Http, NodeClient } from "@cellar/client";
 import { columnOf, type EncodedBatch, encodeBatch, parseColumn, serializeColumn, verifyColumns } from "@cellar/codec";
 import { sharedKzg } from "@cellar/kzg";
-import { StorageNode } from "@cellar/node";
+import { discoverBatches, Liveness, StorageNode, type StorageNodeOptions } from "@cellar/node";
 import {
   buildNodeSet,
   custodyColumns,
@@ -34,7 +34,7 @@ t.teardown(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-function newNode(snapshot: () => readonly NodeRecord[]) {
+function newNode(snapshot: () => readonly NodeRecord[], options: Partial<StorageNodeOptions> = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), "cellar-repair-"));
   dirs.push(dataDir);
   return new StorageNode(
@@ -48,6 +48,7 @@ function newNode(snapshot: () => readonly NodeRecord[]) {
       repairTimeoutMs: 2000,
       // One fixed snapshot: the set the batch was dispersed under, whoever joins or leaves later.
       snapshots: { latest: async () => 0n, nodesAt: async () => snapshot() },
+      ...options,
     },
     { kzg },
   );
@@ -215,6 +216,153 @@ t.test("a peer serving cells that fail their proofs is not believed", async (t) 
   const metrics = (await get(`${lone.url}/metrics`)).body.toString();
   t.match(metrics, /cellar_node_repair_cells_rejected_total [1-9]/);
   t.match(metrics, /cellar_node_repair_seconds_behind [0-9.]+/);
+});
+
+t.test("a peer that does not answer is gone after the grace period; one answering garbage is not", async (t) => {
+  const garbage = createServer((req, res) => {
+    if (req.url?.includes("after=")) res.end("not json");
+    else if (req.url?.startsWith("/v1/batches?"))
+      res.end(JSON.stringify({ batches: [{ root: "0x12", reference: "0", storedAt: 1, columns: [] }], next: null }));
+    else res.end("{}");
+  });
+  await new Promise<void>((resolve) => garbage.listen(0, "127.0.0.1", resolve));
+  t.teardown(() => new Promise((resolve) => garbage.close(resolve)));
+  const closed = createServer();
+  await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+  const deadPort = (closed.address() as { port: number }).port;
+  await new Promise((resolve) => closed.close(resolve));
+  const keys = [8, 9].map((i) => generateSecretKey(new Uint8Array(32).fill(i)));
+  const node = newNode(() => set);
+  await node.start();
+  t.teardown(() => node.stop());
+  const set = buildNodeSet([
+    { publicKey: keys[0]?.toPublicKey().toBytes() as Uint8Array, url: `http://127.0.0.1:${deadPort}`, index: 0 },
+    {
+      publicKey: keys[1]?.toPublicKey().toBytes() as Uint8Array,
+      url: `http://127.0.0.1:${(garbage.address() as { port: number }).port}`,
+      index: 1,
+    },
+    { publicKey: node.identity.publicKey, url: node.url, index: 2 },
+  ]);
+  node.setNodes(set);
+  const pass = await node.repair();
+  t.match(pass, { batches: 0, missing: 0 });
+  t.ok(node.isGone(set[0] as NodeRecord), "the silent peer is gone (grace 0)");
+  t.notOk(node.isGone(set[1] as NodeRecord), "the peer answering garbage is up");
+});
+
+t.test("adoption: paced, charged to the attester's quota, within retention, under a readable snapshot", async (t) => {
+  // A and B keep every column (r = 2 of 2); A leaves, and a newcomer stands in for it everywhere.
+  let pair: NodeRecord[] = [];
+  const [a, b] = [newNode(() => pair), newNode(() => pair)] as [StorageNode, StorageNode];
+  await Promise.all([a.start(), b.start()]);
+  t.teardown(() => Promise.allSettled([a.stop(), b.stop()]));
+  pair = buildNodeSet([a, b].map((n) => ({ publicKey: n.identity.publicKey, url: n.url })));
+  for (const n of [a, b]) n.setNodes(pair);
+  const small = await encodeBatch(new Uint8Array(randomBytes(1000)), { kzg });
+  for (const record of pair) {
+    const result = await client.disperse(
+      record,
+      small.manifest,
+      [...Array(128).keys()].map((c) => columnOf(small, c)),
+      domain,
+    );
+    t.ok(result.ok);
+  }
+  await a.stop();
+  const join = async (options: Partial<StorageNodeOptions>, nodesAt?: () => Promise<readonly NodeRecord[]>) => {
+    const node = newNode(() => pair, options);
+    await node.start();
+    t.teardown(() => node.stop());
+    const current = [
+      pair[1] as NodeRecord,
+      ...buildNodeSet([{ publicKey: node.identity.publicKey, url: node.url, index: 5 }]),
+    ];
+    node.setNodes(current);
+    if (nodesAt) (options.snapshots as { nodesAt: unknown }).nodesAt = nodesAt;
+    return node;
+  };
+  const stingy = await join({ disperserQuotaBytes: 1000 });
+  t.match(await stingy.repair(), { repaired: 0, outstanding: 128 }, "over the attester's quota: nothing adopted");
+  t.equal(stingy.store.getBatch(small.manifest.root), undefined);
+
+  const started = performance.now();
+  const paced = await join({ repairCellsPerSecond: 1000 });
+  t.match(await paced.repair(), { missing: 128, repaired: 128, outstanding: 0 });
+  t.ok(performance.now() - started >= 100, "128 cells at 1,000 a second take at least 0.1 s");
+  t.equal(paced.store.usageOf(`repair:${toHex(b.identity.publicKey)}`), 128 * 2096, "charged to the attester");
+  t.same(paced.store.getBatch(small.manifest.root)?.columns, [...Array(128).keys()]);
+
+  const expired = await join({ retentionMs: 1 });
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  t.match(await expired.repair(), { batches: 0, missing: 0 }, "a batch past retention is not repaired");
+
+  const unread = await join({
+    snapshots: {
+      latest: async () => 0n,
+      nodesAt: async () => {
+        throw new Error("L1 is down");
+      },
+    },
+  });
+  t.match(await unread.repair(), { batches: 1, missing: 0 }, "no snapshot, no duty: skipped");
+  const aborted = await paced.repair(AbortSignal.abort());
+  t.match(aborted, { missing: 0 }, "an aborted pass stops at once");
+});
+
+t.test("listings: pages followed, malformed pages and conflicting references ignored", async (t) => {
+  const other = `0x${"ab".repeat(32)}`;
+  const pages: Record<string, unknown> = {
+    first: { batches: [{ root: rootHex, reference: "0", storedAt: 1, columns: [1, 2] }], next: other },
+    second: { batches: [{ root: other, reference: "0", storedAt: Date.now() + 1e9, columns: [] }], next: null },
+  };
+  const bodies = [
+    (url: string) => (url.includes("after=") ? pages.second : pages.first),
+    () => ({ batches: [{ root: rootHex, reference: "x", storedAt: 1, columns: [] }] }),
+    () => ({ batches: [{ root: rootHex, reference: "0", storedAt: "y", columns: [] }] }),
+    () => ({ batches: [{ root: rootHex, reference: "0", storedAt: 1, columns: [128] }] }),
+    () => ({ batches: "none" }),
+    () => ({ batches: [{ root: rootHex, reference: "7", storedAt: 1, columns: [3] }], next: null }),
+  ];
+  const servers = await Promise.all(
+    bodies.map(async (body, i) => {
+      const server = createServer((req, res) => {
+        if (i === 1 && req.url?.includes("limit")) res.statusCode = 200;
+        res.end(JSON.stringify(body(req.url ?? "")));
+      });
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      t.teardown(() => new Promise((resolve) => server.close(resolve)));
+      return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    }),
+  );
+  const refusing = createServer((_req, res) => {
+    res.statusCode = 503;
+    res.end("{}");
+  });
+  await new Promise<void>((resolve) => refusing.listen(0, "127.0.0.1", resolve));
+  t.teardown(() => new Promise((resolve) => refusing.close(resolve)));
+  const peers = buildNodeSet(
+    [...servers, `http://127.0.0.1:${(refusing.address() as { port: number }).port}`].map((url, i) => ({
+      publicKey: generateSecretKey(new Uint8Array(32).fill(20 + i))
+        .toPublicKey()
+        .toBytes(),
+      url,
+    })),
+  );
+  const http = new Http({ timeoutMs: 2000, attempts: 1 });
+  t.teardown(() => http.close());
+  const liveness = new Liveness(0);
+  const found = await discoverBatches(peers, http, liveness, { maxPages: 4, signal: new AbortController().signal });
+  t.same([...found.keys()].sort(), [rootHex, other].sort(), "both pages read");
+  const mine = found.get(rootHex);
+  t.same(
+    mine?.listers.map((n) => n.index),
+    [0],
+    "listers naming another reference are not believed",
+  );
+  t.same([...(mine?.holders.keys() ?? [])], [1, 2]);
+  t.ok((found.get(other)?.storedAt ?? Infinity) <= Date.now(), "a storage time in the future is clamped");
+  for (const peer of peers) t.notOk(liveness.isGone(peer), `peer ${peer.index} answered`);
 });
 
 t.test("unknown batches have no attestation; options are checked", async (t) => {

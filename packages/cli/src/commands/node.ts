@@ -18,6 +18,10 @@ export interface NodeCommandOptions extends NodeSetFlags, LimitFlags {
   readonly maxBlobs: number;
   readonly retention: number;
   readonly scrubRate: number;
+  /** Seconds between repair passes (0: none), cells per second, seconds of grace. */
+  readonly repairInterval: number;
+  readonly repairRate: number;
+  readonly repairGrace: number;
   readonly disperserKey?: string[];
   readonly disperserQuota: number;
   readonly logLevel: string;
@@ -49,6 +53,9 @@ export async function nodeCommand(options: NodeCommandOptions, io: Io): Promise<
       maxBlobs: options.maxBlobs,
       retentionMs: options.retention * 1000,
       scrubCellsPerSecond: options.scrubRate,
+      repairIntervalMs: options.repairInterval * 1000,
+      repairCellsPerSecond: options.repairRate,
+      repairGraceMs: options.repairGrace * 1000,
       dispersers: await dispersers.current(),
       readyChecks: { l1: () => dispersers.ready() },
       disperserQuotaBytes: options.disperserQuota,
