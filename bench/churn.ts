@@ -8,7 +8,7 @@
 // exact, sampling available and every served cell verified.
 //
 //   npm run bench:churn
-//   npm run bench:churn -- --nodes 8 --batches 4 --kib 512 --json
+//   npm run bench:churn -- --nodes 8 --batches 4 --kib 512 --grace 2 --json
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,6 +21,7 @@ const { values: args } = parseArgs({
     batches: { type: "string", default: "4" },
     kib: { type: "string", default: "512" },
     deadline: { type: "string", default: "300" },
+    grace: { type: "string", default: "60" },
     json: { type: "boolean", default: false },
   },
 });
@@ -32,11 +33,15 @@ try {
     nodes: Number(args.nodes),
     batchBytes: Array.from({ length: Number(args.batches) }, () => Number(args.kib) * 1024),
     repairDeadlineMs: Number(args.deadline) * 1000,
+    graceSeconds: Number(args.grace),
     log: (line) => log(`  ${line}`),
   });
   if (args.json) process.stdout.write(`${JSON.stringify(report)}\n`);
   const mib = (b: number) => (b / 2 ** 20).toFixed(2);
-  log(`churn on ${report.nodes} nodes, ${report.batches} batches (${report.blobs} blobs), r = 2:`);
+  log(
+    `churn on ${report.nodes} nodes, ${report.batches} batches (${report.blobs} blobs), r = 2, ` +
+      `repair grace ${report.graceSeconds} s:`,
+  );
   log(`  posting the batches (reference): ${report.postSeconds.toFixed(2)} s`);
   log(`  the churn script (L1 transactions, kills, two node starts): ${report.churnSeconds.toFixed(2)} s`);
   log(

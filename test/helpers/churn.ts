@@ -28,11 +28,14 @@ export interface ChurnOptions {
   readonly batchBytes: readonly number[];
   /** Longest wait for repair to finish, in ms. */
   readonly repairDeadlineMs: number;
+  /** The nodes' `--repair-grace`, in seconds: how long a killed node may be away before others stand in. */
+  readonly graceSeconds?: number;
   readonly log?: (line: string) => void;
 }
 
 export interface ChurnReport {
   readonly nodes: number;
+  readonly graceSeconds: number;
   readonly batches: number;
   readonly blobs: number;
   /** Seconds the batches took to post and certify (the reference). */
@@ -168,8 +171,12 @@ export async function runChurn(options: ChurnOptions): Promise<ChurnReport> {
   const log = (line: string) => options.log?.(`${((performance.now() - started) / 1000).toFixed(1)} s: ${line}`);
   mkdirSync(options.dir, { recursive: true });
   // Every node the devnet starts (and every one started here) repairs every second and takes a
-  // custodian as gone after 2 s without an answer.
-  const env = { CELLAR_REPAIR_INTERVAL: "1", CELLAR_REPAIR_GRACE: "2", CELLAR_REPAIR_RATE: "20000" };
+  // custodian as gone after the grace period without an answer.
+  const env = {
+    CELLAR_REPAIR_INTERVAL: "1",
+    CELLAR_REPAIR_GRACE: String(options.graceSeconds ?? 60),
+    CELLAR_REPAIR_RATE: "20000",
+  };
   const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
   Object.assign(process.env, env);
   let devnet: DevnetProcess | undefined;
@@ -313,6 +320,7 @@ export async function runChurn(options: ChurnOptions): Promise<ChurnReport> {
         : -1;
     return {
       nodes: options.nodes,
+      graceSeconds: options.graceSeconds ?? 60,
       batches: posted.length,
       blobs,
       postSeconds,

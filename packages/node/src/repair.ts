@@ -6,7 +6,9 @@ import type { Erasure } from "@cellar/native";
 import { BYTES_PER_CELL, BYTES_PER_COLUMN_ENTRY, DATA_COLUMNS } from "@cellar/params";
 import {
   type AttestationDomain,
+  type ColumnHolders,
   type CustodyView,
+  holdersTable,
   type NodeRecord,
   readOrder,
   responsibleColumns,
@@ -63,6 +65,9 @@ export interface RepairPass {
   readonly bytes: number;
 }
 
+/** Passes a holder waits for the first holder of a lost column to rebuild it before it does. */
+const REBUILD_PATIENCE = 2;
+
 interface Work {
   root: Uint8Array;
   reference: bigint;
@@ -83,6 +88,8 @@ export class Repairer {
   readonly #m: RepairModules;
   readonly liveness: Liveness;
   #incompleteSince: number | undefined;
+  /** Lost columns (root/column) this node waits for another holder to rebuild: passes waited. */
+  readonly #waiting = new Map<string, number>();
   #missingNow = 0;
   #started = 0;
   #paced = 0;
@@ -101,6 +108,10 @@ export class Repairer {
   /** Cells still missing as of the running or last pass. */
   get missing(): number {
     return this.#missingNow;
+  }
+
+  #isCurrent(node: NodeRecord): boolean {
+    return this.#m.nodes().some((n) => bytesEqual(n.nodeId, node.nodeId));
   }
 
   async #pace(cells: number, signal: AbortSignal): Promise<void> {
@@ -288,6 +299,7 @@ export class Repairer {
       if (signal.aborted) return result;
       const column = await this.#fetchVerified(manifest, c, askFor(c), signal);
       if (column) {
+        this.#waiting.delete(`${toHex(w.root)}/${c}`);
         result.bytes += blobs * BYTES_PER_COLUMN_ENTRY;
         await store_([column]);
         fetched.set(c, column);
@@ -296,12 +308,30 @@ export class Repairer {
       } else rebuild.push(c);
       await this.#pace(blobs, signal);
     }
-    if (rebuild.length === 0) return result;
-    const rebuilt = await this.#rebuild(manifest, w.root, rebuild, fetched, askFor, result, signal);
+    // One rebuild per lost column, not one per holder: the first live holder in the column's
+    // order rebuilds it and the others fetch it from there next pass; after REBUILD_PATIENCE
+    // passes without it, any holder rebuilds.
+    const holders = holdersTable({ ...view, spares: 0 });
+    const ours = rebuild.filter((c) => {
+      const key = `${toHex(w.root)}/${c}`;
+      const h = holders[c] as ColumnHolders;
+      const first = [...h.originals.filter((n) => !view.isGone?.(n) && this.#isCurrent(n)), ...h.standIns][0];
+      const waited = (this.#waiting.get(key) ?? 0) + 1;
+      if ((first && self(first)) || waited > REBUILD_PATIENCE) {
+        this.#waiting.delete(key);
+        return true;
+      }
+      if (this.#waiting.size >= 65_536) this.#waiting.clear();
+      this.#waiting.set(key, waited);
+      return false;
+    });
+    result.outstanding += (rebuild.length - ours.length) * blobs;
+    if (ours.length === 0) return result;
+    const rebuilt = await this.#rebuild(manifest, w.root, ours, fetched, askFor, result, signal);
     if (rebuilt.length === 0) {
-      result.outstanding += rebuild.length * blobs;
+      result.outstanding += ours.length * blobs;
       this.#m.log?.warn(
-        { batch: toHex(w.root), columns: rebuild },
+        { batch: toHex(w.root), columns: ours },
         "repair: no holder has these columns and fewer than 64 verified columns could be had",
       );
       return result;
@@ -309,7 +339,7 @@ export class Repairer {
     await store_(rebuilt);
     result.rebuilt += rebuilt.length * blobs;
     this.#m.metrics?.repairRebuilt.inc(rebuilt.length * blobs);
-    this.#m.log?.info({ batch: toHex(w.root), columns: rebuild }, "repair: columns rebuilt from 64 verified columns");
+    this.#m.log?.info({ batch: toHex(w.root), columns: ours }, "repair: columns rebuilt from 64 verified columns");
     return result;
   }
 
