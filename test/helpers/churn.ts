@@ -181,7 +181,6 @@ export async function runChurn(options: ChurnOptions): Promise<ChurnReport> {
   Object.assign(process.env, env);
   let devnet: DevnetProcess | undefined;
   const extra: NodeProcess[] = [];
-  const restarted: NodeProcess[] = [];
   const client = new NodeClient({ timeoutMs: 5000, attempts: 1 });
   try {
     devnet = await startDevnetProcess(["--nodes", String(options.nodes), "--dir", join(options.dir, "devnet")]);
@@ -255,12 +254,13 @@ export async function runChurn(options: ChurnOptions): Promise<ChurnReport> {
     const common = ["--rpc", info.l1.rpc, "--registry", info.l1.registry, "--chain-id", String(info.chainId)];
     const more = ["--inbox", info.inbox, "--replication", String(r), "--host", "127.0.0.1"];
     // Its recorded command: the same port, key and (now empty) data directory.
-    const [back, joined] = await Promise.all([
-      startNodeProcess(wiped.command.slice(3)),
-      startNodeProcess(["--data", newDir, "--port", String(port), ...common, ...more]),
+    const starts = await Promise.allSettled([
+      startNodeProcess(wiped.command.slice(3), 120_000),
+      startNodeProcess(["--data", newDir, "--port", String(port), ...common, ...more], 120_000),
     ]);
-    restarted.push(back);
-    extra.push(joined);
+    // Whatever started is stopped in `finally`, even if the other start failed.
+    for (const s of starts) if (s.status === "fulfilled") extra.push(s.value);
+    for (const s of starts) if (s.status === "rejected") throw s.reason;
     const churnedAt = performance.now();
     log(
       `churn done: node ${leaver.index} left, node ${wiped.index} wiped, a node joined on port ${port}, bit flipped: ${didFlip}`,
@@ -338,7 +338,7 @@ export async function runChurn(options: ChurnOptions): Promise<ChurnReport> {
     };
   } finally {
     await client.close();
-    for (const p of [...extra, ...restarted]) {
+    for (const p of extra) {
       p.child.kill("SIGTERM");
       await p.exited;
     }

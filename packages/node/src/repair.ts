@@ -65,8 +65,11 @@ export interface RepairPass {
   readonly bytes: number;
 }
 
-/** Passes a holder waits for the first holder of a lost column to rebuild it before it does. */
-const REBUILD_PATIENCE = 2;
+/**
+ * How long a holder waits for the first holder of a lost column to rebuild it before it rebuilds
+ * it too (a rebuild recomputes every proof of every blob: tens of seconds for a large batch).
+ */
+const REBUILD_PATIENCE_MS = 60_000;
 
 interface Work {
   root: Uint8Array;
@@ -88,7 +91,7 @@ export class Repairer {
   readonly #m: RepairModules;
   readonly liveness: Liveness;
   #incompleteSince: number | undefined;
-  /** Lost columns (root/column) this node waits for another holder to rebuild: passes waited. */
+  /** Lost columns (root/column) this node waits for another holder to rebuild: since when. */
   readonly #waiting = new Map<string, number>();
   #missingNow = 0;
   #started = 0;
@@ -309,20 +312,20 @@ export class Repairer {
       await this.#pace(blobs, signal);
     }
     // One rebuild per lost column, not one per holder: the first live holder in the column's
-    // order rebuilds it and the others fetch it from there next pass; after REBUILD_PATIENCE
-    // passes without it, any holder rebuilds.
+    // order rebuilds it and the others fetch it from there on a later pass; after
+    // REBUILD_PATIENCE_MS without it, any holder rebuilds.
     const holders = holdersTable({ ...view, spares: 0 });
     const ours = rebuild.filter((c) => {
       const key = `${toHex(w.root)}/${c}`;
       const h = holders[c] as ColumnHolders;
       const first = [...h.originals.filter((n) => !view.isGone?.(n) && this.#isCurrent(n)), ...h.standIns][0];
-      const waited = (this.#waiting.get(key) ?? 0) + 1;
-      if ((first && self(first)) || waited > REBUILD_PATIENCE) {
+      const since = this.#waiting.get(key) ?? Date.now();
+      if ((first && self(first)) || Date.now() - since >= REBUILD_PATIENCE_MS) {
         this.#waiting.delete(key);
         return true;
       }
       if (this.#waiting.size >= 65_536) this.#waiting.clear();
-      this.#waiting.set(key, waited);
+      this.#waiting.set(key, since);
       return false;
     });
     result.outstanding += (rebuild.length - ours.length) * blobs;
