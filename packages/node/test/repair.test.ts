@@ -365,6 +365,17 @@ t.test("listings: pages followed, malformed pages and conflicting references ign
   for (const peer of peers) t.notOk(liveness.isGone(peer), `peer ${peer.index} answered`);
 });
 
+t.test("the background loop runs passes on its own until the node stops", async (t) => {
+  let set: NodeRecord[] = [];
+  const node = newNode(() => set, { repairIntervalMs: 20 });
+  await node.start();
+  set = buildNodeSet([{ publicKey: node.identity.publicKey, url: node.url }]);
+  node.setNodes(set);
+  for (let i = 0; i < 200 && node.lastRepair === undefined; i++) await new Promise((r) => setTimeout(r, 20));
+  t.match(node.lastRepair, { batches: 0, missing: 0 });
+  await node.stop();
+});
+
 t.test("unknown batches have no attestation; options are checked", async (t) => {
   const res = await get(`${nodes[5]?.url}/v1/batches/0x${"00".repeat(32)}/attestation`);
   t.equal(res.status, 404);
