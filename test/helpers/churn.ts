@@ -170,12 +170,14 @@ export async function runChurn(options: ChurnOptions): Promise<ChurnReport> {
   const started = performance.now();
   const log = (line: string) => options.log?.(`${((performance.now() - started) / 1000).toFixed(1)} s: ${line}`);
   mkdirSync(options.dir, { recursive: true });
-  // Every node the devnet starts (and every one started here) repairs every second and takes a
-  // custodian as gone after the grace period without an answer.
+  // Every node the devnet starts (and every one started here) scrubs and repairs every second
+  // and takes a custodian as gone after the grace period without an answer.
   const env = {
     CELLAR_REPAIR_INTERVAL: "1",
     CELLAR_REPAIR_GRACE: String(options.graceSeconds ?? 60),
     CELLAR_REPAIR_RATE: "20000",
+    // The scrub finds the flipped bit (and drops the cell) within a second or two.
+    CELLAR_SCRUB_INTERVAL: "1",
   };
   const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
   Object.assign(process.env, env);

@@ -187,6 +187,12 @@ Examples:
         .default(2000),
     )
     .addOption(
+      new Option("--scrub-interval <duration>", "pause between background scrub passes")
+        .env("CELLAR_SCRUB_INTERVAL")
+        .argParser(parseDuration)
+        .default(60, "60s"),
+    )
+    .addOption(
       new Option("--repair-interval <duration>", "pause between background repair passes (0: no repair)")
         .env("CELLAR_REPAIR_INTERVAL")
         .argParser(parseDuration)

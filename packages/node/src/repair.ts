@@ -170,7 +170,7 @@ export class Repairer {
         isGone: (n) => this.liveness.isGone(n),
       };
       const mine = responsibleColumns(view, identity.nodeId);
-      const held = await this.#heldWhole(w.root);
+      const held = this.#heldWhole(w.root);
       const missing = mine.filter((c) => !held.has(c));
       if (missing.length === 0) continue;
       const blobs = store.getBatch(w.root)?.manifest.blobs.length ?? 1;
@@ -205,27 +205,12 @@ export class Repairer {
   }
 
   /**
-   * The columns of `root` held whole here: every cell present and its checksum right. A damaged
-   * cell found on the way is dropped (as the scrub would), so its column is repaired.
+   * The columns of `root` held whole here, as the store's record says: a cell that fails its
+   * checksum or its proof is dropped by the scrub (PROTOCOL.md §14), which takes its column out of
+   * the record, so repair learns of damage without reading every cell on every pass.
    */
-  async #heldWhole(root: Uint8Array): Promise<Set<number>> {
-    const record = this.#m.store.getBatch(root);
-    if (!record) return new Set();
-    const held = new Set<number>();
-    let read = 0;
-    for (const column of record.columns) {
-      let whole = true;
-      for (let b = 0; b < record.manifest.blobs.length; b++) {
-        const cell = this.#m.store.getCell(root, b, column);
-        if (!cell.ok) {
-          whole = false;
-          if (cell.reason === "corrupt") await this.#m.store.dropCell(root, b, column);
-        }
-        if (++read % 1024 === 0) await yieldToLoop();
-      }
-      if (whole) held.add(column);
-    }
-    return held;
+  #heldWhole(root: Uint8Array): Set<number> {
+    return new Set(this.#m.store.getBatch(root)?.columns ?? []);
   }
 
   /** A batch this node has no record of: its manifest and the attestation of a snapshot member listing it. */

@@ -18,6 +18,8 @@ export interface NodeCommandOptions extends NodeSetFlags, LimitFlags {
   readonly maxBlobs: number;
   readonly retention: number;
   readonly scrubRate: number;
+  /** Seconds between scrub passes. */
+  readonly scrubInterval: number;
   /** Seconds between repair passes (0: none), cells per second, seconds of grace. */
   readonly repairInterval: number;
   readonly repairRate: number;
@@ -53,6 +55,7 @@ export async function nodeCommand(options: NodeCommandOptions, io: Io): Promise<
       maxBlobs: options.maxBlobs,
       retentionMs: options.retention * 1000,
       scrubCellsPerSecond: options.scrubRate,
+      scrubIntervalMs: options.scrubInterval * 1000,
       repairIntervalMs: options.repairInterval * 1000,
       repairCellsPerSecond: options.repairRate,
       repairGraceMs: options.repairGrace * 1000,
