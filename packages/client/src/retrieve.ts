@@ -3,13 +3,19 @@ import { type BatchManifest, type Column, decodeBatch, verifyColumns } from "@ce
 import type { Kzg } from "@cellar/kzg";
 import type { Erasure } from "@cellar/native";
 import { CELLS_PER_EXT_BLOB, DATA_COLUMNS } from "@cellar/params";
-import { custodyTable, DEFAULT_REPLICATION, type NodeRecord } from "@cellar/protocol";
+import { DEFAULT_REPLICATION, type NodeRecord, readerView, readOrder } from "@cellar/protocol";
 import { mapConcurrent, toHex } from "@cellar/utils";
 import { ClientError } from "./errors.js";
 import type { NodeClient } from "./node-client.js";
 
 export interface RetrieveOptions {
+  /** The batch's registry snapshot: its custodians are asked first (§10). */
   readonly nodes: readonly NodeRecord[];
+  /**
+   * The registry's active nodes now, when they differ from the snapshot: the stand-ins for
+   * custodians that left are asked next (§10.1). Default `nodes`.
+   */
+  readonly current?: readonly NodeRecord[];
   readonly replication?: number;
   readonly client: NodeClient;
   readonly kzg: Pick<Kzg, "verifyCellProofBatchAsync">;
@@ -52,7 +58,7 @@ export async function fetchManifest(
 
 /**
  * Rebuilds a batch from storage nodes: columns 0..63 first (no recovery needed), then parity,
- * each asked of its custodians in turn. Every column is verified against the manifest before it
+ * each asked of its holders in turn (`readOrder`: the snapshot's custodians, then stand-ins). Every column is verified against the manifest before it
  * is used; a node whose column fails is reported and the next custodian asked. Stops at 64 good
  * columns; fewer than 64 is CELLAR_ERR_CLIENT_UNAVAILABLE, naming the columns that could not be
  * had. Never returns bytes it could not verify.
@@ -77,8 +83,11 @@ export async function retrieveBatch(root: Uint8Array, options: RetrieveOptions):
 
 async function retrieveWithin(root: Uint8Array, options: RetrieveOptions, signal: AbortSignal): Promise<Retrieved> {
   const { nodes, client } = options;
-  const manifest = options.manifest ?? (await fetchManifest(root, nodes, client, signal));
-  const table = custodyTable(nodes, options.replication ?? DEFAULT_REPLICATION);
+  // [§10.1] Originals first, then the stand-ins (and as many spares, for custodians that are
+  // registered but down): one shared order for every reader.
+  const table = readOrder(readerView(nodes, options.current, options.replication ?? DEFAULT_REPLICATION));
+  const everyone = [...nodes, ...(options.current ?? []).filter((n) => !nodes.includes(n))];
+  const manifest = options.manifest ?? (await fetchManifest(root, everyone, client, signal));
   const good = new Map<number, Column>();
   const failed: number[] = [];
 

@@ -522,6 +522,8 @@ export class Disperser {
     const nodes = reference !== undefined && this.#snapshots ? await this.#snapshots.nodesAt(reference) : this.#nodes;
     const options: RetrieveOptions = {
       nodes,
+      // [§10.1] Stand-ins for custodians that left since the batch's snapshot.
+      current: this.#nodes,
       replication: this.opts.replication,
       client: this.client,
       kzg: this.#kzg,

@@ -1,4 +1,4 @@
-import { custodyTable, DEFAULT_REPLICATION, type NodeRecord } from "@cellar/protocol";
+import { custodyTable, DEFAULT_REPLICATION, holdersTable, type NodeRecord } from "@cellar/protocol";
 import type { FastifyInstance } from "fastify";
 import { type Asset, DEFAULT_ASSETS_DIR, loadAssets } from "./assets.js";
 import type { ExplorerFeed } from "./feed.js";
@@ -73,6 +73,10 @@ export function registerExplorer(app: FastifyInstance, options: ExplorerOptions)
       target: options.target ?? DEFAULT_TARGET,
       nodes: nodes.map((n) => ({ index: n.index, url: n.url })),
       custody: custodyTable(nodes, replication).map((holders) => holders.map((n) => n.index)),
+      // [§10.1] Who a reader asks next when a custodian does not answer.
+      standIns: holdersTable({ snapshot: nodes, replication, spares: replication }).map((h) =>
+        h.standIns.map((n) => n.index),
+      ),
     };
   });
   app.get("/v1/explorer/batches", async () => ({ batches: options.feed.list() }));

@@ -60,6 +60,8 @@ export interface ExplorerNetwork {
   readonly nodes: readonly { readonly index: number; readonly url: string }[];
   /** Per column (0..127), the registry indexes of its custodians under the current node set. */
   readonly custody: readonly (readonly number[])[];
+  /** Per column, the next nodes in its rendezvous order: asked when a custodian does not answer (§10.1). */
+  readonly standIns: readonly (readonly number[])[];
 }
 
 /** What `GET /v1/explorer/events` streams (server-sent events named by `type`). */

@@ -175,7 +175,8 @@ function describe(blob: number, column: number): string {
   const here = f ? `${f.state}${f.node !== undefined ? ` (from node ${f.node})` : ""}` : "not sampled by this browser";
   const light = grid?.element.querySelector<HTMLElement>(`[data-blob="${blob}"][data-column="${column}"]`)?.dataset
     .light;
-  return `Blob ${blob}, column ${column}: ${here}. Custodians: ${custodians.join(", ")}.${light ? ` Light node: ${light}.` : ""}`;
+  const standIns = (network.standIns?.[column] ?? []).map((n) => `node ${n}`);
+  return `Blob ${blob}, column ${column}: ${here}. Custodians: ${custodians.join(", ")}.${standIns.length > 0 ? ` Then: ${standIns.join(", ")}.` : ""}${light ? ` Light node: ${light}.` : ""}`;
 }
 
 function applyLight(b: ExplorerBatch): void {
@@ -291,6 +292,7 @@ async function sampleHere(): Promise<void> {
       root: selected,
       commitments: m.commitments,
       custody: network.custody,
+      standIns: network.standIns,
       urls: new Map(network.nodes.map((n) => [n.index, n.url])),
       columns,
       shuffle,

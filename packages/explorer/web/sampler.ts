@@ -18,6 +18,8 @@ export interface SampleJob {
   readonly commitments: readonly Uint8Array[];
   /** Column → registry indexes of its custodians. */
   readonly custody: readonly (readonly number[])[];
+  /** Column → the nodes asked, in order, once its custodians failed (PROTOCOL.md §10.1). */
+  readonly standIns?: readonly (readonly number[])[];
   readonly urls: ReadonlyMap<number, string>;
   readonly columns: readonly number[];
   readonly concurrency?: number;
@@ -102,7 +104,8 @@ export async function sampleInBrowser(
     for (let b = 0; b < blobs; b++) events.cell(b, column, "fetching");
     const verified = new Set<number>();
     const failed = new Set<number>();
-    for (const node of job.shuffle(job.custody[column] ?? [])) {
+    // [§10.1] The custodians in random order, then the stand-ins in rendezvous order.
+    for (const node of [...job.shuffle(job.custody[column] ?? []), ...(job.standIns?.[column] ?? [])]) {
       const url = job.urls.get(node);
       if (url === undefined) continue;
       const got = await fetchColumn(url, job.root, column, job.timeoutMs ?? 5000);

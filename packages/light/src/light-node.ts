@@ -7,6 +7,7 @@ import {
   type AttestationDomain,
   DEFAULT_REPLICATION,
   type Feed,
+  holdersTable,
   type NodeRecord,
   parseCertificate,
   type SnapshotSource,
@@ -202,6 +203,29 @@ export class LightNode {
       if (!tracked) throw new LightError("CELLAR_ERR_LIGHT_NOT_FOUND", "this light node does not track that batch");
       return this.#view(tracked);
     });
+    // [§10.1] A tracked batch's holders now: its snapshot's custodians, then the stand-ins for
+    // those that left the registry (the function every reader uses).
+    app.get<{ Params: { id: string } }>("/v1/batches/:id/holders", async (request) => {
+      const tracked = this.#batches.get(toHex(this.#root(request.params.id)));
+      if (!tracked) throw new LightError("CELLAR_ERR_LIGHT_NOT_FOUND", "this light node does not track that batch");
+      const replication = this.#opts.replication ?? DEFAULT_REPLICATION;
+      const holders = holdersTable({
+        snapshot: await this.#nodesAt(tracked.reference),
+        current: this.#nodes,
+        replication,
+      });
+      return {
+        root: toHex(tracked.root),
+        reference: (tracked.reference ?? 0n).toString(),
+        replication,
+        columns: holders.map((h) => ({
+          column: h.column,
+          originals: h.originals.map((n) => n.index),
+          standIns: h.standIns.map((n) => n.index),
+          gone: h.gone,
+        })),
+      };
+    });
     registerExplorer(app, {
       source: "light",
       feed: this.explorer,
@@ -339,6 +363,8 @@ export class LightNode {
         deadlineMs: this.#opts.roundDeadlineMs ?? LIGHT_DEFAULTS.roundDeadlineMs,
         signal: this.#loops.signal,
         nodes: await this.#nodesAt(tracked.reference),
+        // [§10.1] Stand-ins for custodians that left since the batch's snapshot.
+        current: this.#nodes,
         replication: this.#opts.replication ?? DEFAULT_REPLICATION,
         client: this.#client,
         kzg: this.#kzg,

@@ -7,16 +7,20 @@ import {
   type AttestationDomain,
   type Certificate,
   checkCertificate,
-  custodyTable,
   DEFAULT_REPLICATION,
+  holdersTable,
   type NodeRecord,
+  readerView,
 } from "@cellar/protocol";
 import { bytesEqual, toHex } from "@cellar/utils";
 import { confidenceOf, DEFAULT_TARGET, samplesFor } from "./confidence.js";
 import { LightError } from "./errors.js";
 
 export interface SampleOptions {
+  /** The batch's registry snapshot: its custodians are asked first (§10). */
   readonly nodes: readonly NodeRecord[];
+  /** The registry's active nodes now: stand-ins for departed custodians come from it (§10.1). Default `nodes`. */
+  readonly current?: readonly NodeRecord[];
   readonly replication?: number;
   readonly client: NodeClient;
   readonly kzg: Pick<Kzg, "verifyCellProofBatchAsync">;
@@ -145,16 +149,29 @@ async function sampleWithin(root: Uint8Array, options: SampleOptions, signal: Ab
   } else if (!bytesEqual(manifest.root, root)) {
     throw new LightError("CELLAR_ERR_LIGHT_UNTRUSTED_ROOT", "the manifest given is for another root", {});
   }
-  const table = custodyTable(nodes, options.replication ?? DEFAULT_REPLICATION);
+  // [§10.1] A column's originals first, then its stand-ins and spares (as `readOrder` gives them).
+  const table = holdersTable(readerView(nodes, options.current, options.replication ?? DEFAULT_REPLICATION));
   const columns = chooseSampleColumns(samples, options.random);
   const load = new Map<number, number>();
   const strikes: SampleResult["strikes"] = [];
   const tried = new Map<number, Set<number>>(columns.map((c) => [c, new Set()]));
 
-  /** The least-loaded custodian of `c` not yet tried for it (random among equals). */
+  /**
+   * The least-loaded original custodian of `c` not yet tried for it (random among equals); once
+   * every original was tried, the stand-ins in their order.
+   */
   const pick = (c: number): NodeRecord | undefined => {
-    const options_ = (table[c] ?? []).filter((n) => !tried.get(c)?.has(n.index));
-    if (options_.length === 0) return undefined;
+    const untried = (list: readonly NodeRecord[] = []) => list.filter((n) => !tried.get(c)?.has(n.index));
+    const originals = untried(table[c]?.originals);
+    if (originals.length === 0) {
+      const next = untried(table[c]?.standIns)[0];
+      if (next) {
+        tried.get(c)?.add(next.index);
+        load.set(next.index, (load.get(next.index) ?? 0) + 1);
+      }
+      return next;
+    }
+    const options_ = originals;
     const least = Math.min(...options_.map((n) => load.get(n.index) ?? 0));
     const best = options_.filter((n) => (load.get(n.index) ?? 0) === least);
     const node = best[secureRandom(best.length)] as NodeRecord;

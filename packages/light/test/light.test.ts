@@ -17,7 +17,7 @@ import {
   trustCertificate,
 } from "@cellar/light";
 import { sharedErasure } from "@cellar/native";
-import { buildNodeSet, generateSecretKey, parseCertificate } from "@cellar/protocol";
+import { buildNodeSet, custodyTable, generateSecretKey, type NodeRecord, parseCertificate } from "@cellar/protocol";
 import Fastify from "fastify";
 import t from "tap";
 import { request } from "undici";
@@ -233,6 +233,24 @@ t.test("the light node: register with a certificate, serve the verdict", async (
   t.equal((await request(`${url}/v1/batches/0x${"22".repeat(32)}/availability`)).statusCode, 404);
   t.equal((await request(`${url}/v1/batches/nope/availability`)).statusCode, 400);
   t.match(await (await request(`${url}/metrics`)).body.text(), /cellar_light_rounds_total\{verdict="available"\} 1/);
+  // The batch's holders now: with nobody gone, its custodians and no stand-ins (PROTOCOL.md §10.1).
+  const holders = (await (await request(`${url}/v1/batches/${posted.id}/holders`)).body.json()) as {
+    columns: { column: number; originals: number[]; standIns: number[]; gone: number[] }[];
+  };
+  t.equal(holders.columns.length, 128);
+  t.same(
+    holders.columns.map((h) => h.originals),
+    custodyTable(cluster.set, 2).map((list) => list.map((n) => n.index)),
+  );
+  t.ok(holders.columns.every((h) => h.standIns.length === 0 && h.gone.length === 0));
+  // A custodian leaves the registry: its columns get stand-ins.
+  const leaver = cluster.set[0] as NodeRecord;
+  light.setNodes(cluster.set.slice(1));
+  t.teardown(() => light.setNodes(cluster.set));
+  const after = (await (await request(`${url}/v1/batches/${posted.id}/holders`)).body.json()) as typeof holders;
+  for (const h of after.columns)
+    t.equal(h.standIns.length, h.originals.includes(leaver.index) ? 1 : 0, `column ${h.column}`);
+  t.equal((await request(`${url}/v1/batches/0x${"22".repeat(32)}/holders`)).statusCode, 404);
 });
 
 t.test("with registry snapshots the light node judges and samples a batch by its certificate's snapshot", async (t) => {

@@ -1,8 +1,8 @@
 /**
  * The Cellar storage node: it keeps the columns it custodies, verifies every cell before it
  * stores anything, stores durably in LMDB, signs an attestation only after the data is on disk,
- * serves cells and columns to samplers and rebuilders, scrubs what it holds, and prunes old
- * batches.
+ * serves cells and columns to samplers and rebuilders, scrubs what it holds, repairs what it
+ * must hold (its custody and the columns it stands in for after churn), and prunes old batches.
  *
  * @example
  * ```ts
@@ -31,6 +31,8 @@ export {
 } from "./identity.js";
 export { createNodeMetrics, type NodeMetrics } from "./metrics.js";
 export { NODE_DEFAULTS, StorageNode, type StorageNodeModules, type StorageNodeOptions } from "./node.js";
+export { discoverBatches, type ListedBatch, Liveness } from "./peers.js";
+export { Repairer, type RepairModules, type RepairOptions, type RepairPass } from "./repair.js";
 export { type ScrubOptions, type ScrubResult, scrubOnce } from "./scrub.js";
-export { bodyLimit, buildNodeApp, NODE_LIMITS, NODE_VERSION, type NodeContext } from "./server.js";
-export { type BatchRecord, type CellRead, CellStore } from "./store.js";
+export { bodyLimit, buildNodeApp, MAX_LISTING, NODE_LIMITS, NODE_VERSION, type NodeContext } from "./server.js";
+export { type BatchListing, type BatchRecord, type CellRead, CellStore } from "./store.js";

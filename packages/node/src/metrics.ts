@@ -9,9 +9,18 @@ export interface NodeMetrics {
   readonly scrubChecked: Counter;
   readonly scrubDropped: Counter;
   readonly pruned: Counter;
+  readonly repairMissing: Gauge;
+  readonly repairRepaired: Counter;
+  readonly repairRebuilt: Counter;
+  readonly repairRejected: Counter;
+  readonly repairBytes: Counter;
+  readonly repairPasses: Counter;
 }
 
-export function createNodeMetrics(collectStore: () => { bytes: number; batches: number }): NodeMetrics {
+export function createNodeMetrics(
+  collectStore: () => { bytes: number; batches: number },
+  secondsBehind: () => number = () => 0,
+): NodeMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "cellar_node_" });
   const storedBytes = new Gauge({
@@ -30,7 +39,7 @@ export function createNodeMetrics(collectStore: () => { bytes: number; batches: 
       batches.set(collectStore().batches);
     },
   });
-  return {
+  const metrics: NodeMetrics = {
     registry,
     dispersals: new Counter({
       name: "cellar_node_dispersals_total",
@@ -64,5 +73,44 @@ export function createNodeMetrics(collectStore: () => { bytes: number; batches: 
       help: "Batches removed by retention",
       registers: [registry],
     }),
+    repairMissing: new Gauge({
+      name: "cellar_node_repair_cells_missing",
+      help: "Cells this node must hold (custody and stand-in columns) but does not yet",
+      registers: [registry],
+    }),
+    repairRepaired: new Counter({
+      name: "cellar_node_repair_cells_repaired_total",
+      help: "Cells fetched from another holder, verified and stored by repair",
+      registers: [registry],
+    }),
+    repairRebuilt: new Counter({
+      name: "cellar_node_repair_cells_rebuilt_total",
+      help: "Cells rebuilt from 64 verified columns, verified and stored by repair",
+      registers: [registry],
+    }),
+    repairRejected: new Counter({
+      name: "cellar_node_repair_cells_rejected_total",
+      help: "Cells a peer served to repair that failed their proofs (never stored)",
+      registers: [registry],
+    }),
+    repairBytes: new Counter({
+      name: "cellar_node_repair_received_bytes_total",
+      help: "Bytes of cells and proofs received from peers by repair",
+      registers: [registry],
+    }),
+    repairPasses: new Counter({
+      name: "cellar_node_repair_passes_total",
+      help: "Repair passes completed",
+      registers: [registry],
+    }),
   };
+  const behind = new Gauge({
+    name: "cellar_node_repair_seconds_behind",
+    help: "Seconds since this node last held every cell it is responsible for (0: it does)",
+    registers: [registry],
+    collect() {
+      behind.set(secondsBehind());
+    },
+  });
+  return metrics;
 }

@@ -1,7 +1,9 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { NodeClient } from "@cellar/client";
 import type { Kzg } from "@cellar/kzg";
+import { type Erasure, sharedErasure } from "@cellar/native";
 import { MAX_BLOBS_PER_BATCH } from "@cellar/params";
 import {
   type AttestationDomain,
@@ -20,6 +22,7 @@ import { DispersalGuard } from "./dispersal-guard.js";
 import { NodeError } from "./errors.js";
 import { loadIdentity, type NodeIdentity } from "./identity.js";
 import { createNodeMetrics, type NodeMetrics } from "./metrics.js";
+import { Repairer, type RepairPass } from "./repair.js";
 import { type ScrubResult, scrubOnce } from "./scrub.js";
 import { buildNodeApp } from "./server.js";
 import { CellStore } from "./store.js";
@@ -66,6 +69,17 @@ export interface StorageNodeOptions {
   readonly verifyQueue?: number;
   /** HTTP limits (timeouts, connections, body, rate); defaults in `NODE_LIMITS`. */
   readonly limits?: Partial<ServiceLimits>;
+  /**
+   * Pause between background repair passes (PROTOCOL.md §14.1); 0 or absent: no repair loop (a
+   * pass can still be run with `repair()`).
+   */
+  readonly repairIntervalMs?: number;
+  /** Cells repair fetches or rebuilds per second at most. Default 2,000. */
+  readonly repairCellsPerSecond?: number;
+  /** How long a registered custodian may fail every request before it counts as gone. Default 60 s. */
+  readonly repairGraceMs?: number;
+  /** Deadline of each request repair sends to a peer. Default 5 s. */
+  readonly repairTimeoutMs?: number;
   /** Readiness checks beyond the node's own (store, node set): L1 reachable, for one. */
   readonly readyChecks?: Readonly<Record<string, ReadyCheck>>;
   /** Followed from `start()` to `stop()`: the node set (custody is recomputed on each change). */
@@ -75,7 +89,10 @@ export interface StorageNodeOptions {
 }
 
 export interface StorageNodeModules {
-  readonly kzg: Pick<Kzg, "verifyCellProofBatchAsync">;
+  /** Verification always; repair also recomputes proofs of rebuilt cells (`computeCellsAndProofsAsync`). */
+  readonly kzg: Pick<Kzg, "verifyCellProofBatchAsync"> & Partial<Pick<Kzg, "computeCellsAndProofsAsync">>;
+  /** Data recovery for repair's rebuilds; default the shared native erasure. */
+  readonly erasure?: Pick<Erasure, "recoverBlobsAsync">;
   /** A pino logger for structured request and lifecycle logs; none when absent. */
   readonly logger?: FastifyBaseLogger;
 }
@@ -92,6 +109,9 @@ function checkOptions(opts: StorageNodeOptions): void {
   if (!Number.isInteger(replication) || replication < 1) throw bad("replication must be a positive integer");
   if ((opts.scrubCellsPerSecond ?? 1) <= 0) throw bad("scrubCellsPerSecond must be positive");
   if ((opts.retentionMs ?? 0) < 0) throw bad("retentionMs must not be negative");
+  if ((opts.repairIntervalMs ?? 0) < 0) throw bad("repairIntervalMs must not be negative");
+  if ((opts.repairCellsPerSecond ?? 1) <= 0) throw bad("repairCellsPerSecond must be positive");
+  if ((opts.repairGraceMs ?? 0) < 0) throw bad("repairGraceMs must not be negative");
   const quota = opts.disperserQuotaBytes ?? DEFAULT_QUOTA_BYTES;
   if (!Number.isSafeInteger(quota) || quota < 1) throw bad("disperserQuotaBytes must be a positive integer");
   for (const key of opts.dispersers ?? []) {
@@ -108,6 +128,11 @@ export const NODE_DEFAULTS = {
   maxBlobs: 256,
   retentionMs: 14 * 86_400_000,
   scrubCellsPerSecond: 2000,
+  scrubIntervalMs: 60_000,
+  /** The library runs no repair loop unless asked; the CLI's default is a pass every 30 s. */
+  repairIntervalMs: 30_000,
+  repairCellsPerSecond: 2000,
+  repairGraceMs: 60_000,
   disperserQuotaBytes: DEFAULT_QUOTA_BYTES,
 } as const;
 
@@ -132,6 +157,9 @@ export class StorageNode {
   #guard: DispersalGuard | undefined;
   #dispersers: readonly Uint8Array[];
   lastScrub: ScrubResult | undefined;
+  lastRepair: RepairPass | undefined;
+  #repairer: Repairer | undefined;
+  #client: NodeClient | undefined;
 
   constructor(opts: StorageNodeOptions, modules: StorageNodeModules) {
     checkOptions(opts);
@@ -221,11 +249,14 @@ export class StorageNode {
     this.#identity = await loadIdentity(this.#opts.dataDir, this.#opts.keyFile);
     this.#store = new CellStore(join(this.#opts.dataDir, "cells.lmdb"));
     const store = this.#store;
-    this.#metrics = createNodeMetrics(() => {
-      let batches = 0;
-      for (const _ of store.batches()) batches++;
-      return { bytes: store.storedBytes(), batches };
-    });
+    this.#metrics = createNodeMetrics(
+      () => {
+        let batches = 0;
+        for (const _ of store.batches()) batches++;
+        return { bytes: store.storedBytes(), batches };
+      },
+      () => this.#repairer?.secondsBehind() ?? 0,
+    );
     this.setNodes(this.#opts.nodes ?? buildNodeSet([{ publicKey: this.#identity.publicKey, url: "http://127.0.0.1" }]));
     this.#guard = new DispersalGuard({ domain: this.#opts.domain, nodeId: this.#identity.nodeId }, this.#dispersers);
     this.#app = buildNodeApp(
@@ -255,10 +286,76 @@ export class StorageNode {
       this.#modules.logger,
     );
     this.#url = await this.#app.listen({ host: this.#opts.host ?? "127.0.0.1", port: this.#opts.port ?? 0 });
+    this.#repairer = this.#createRepairer();
     this.#loops = new AbortController();
     this.#tasks = [this.#scrubLoop(this.#loops.signal), this.#pruneLoop(this.#loops.signal)];
     this.#follow();
+    if ((this.#opts.repairIntervalMs ?? 0) > 0) this.#tasks.push(this.#repairLoop(this.#loops.signal));
     return this.#url;
+  }
+
+  #createRepairer(): Repairer {
+    const kzg = this.#modules.kzg;
+    const opts = this.#opts;
+    this.#client = new NodeClient({ timeoutMs: opts.repairTimeoutMs ?? 5000, attempts: 1 });
+    const snapshots = opts.snapshots;
+    return new Repairer(
+      {
+        cellsPerSecond: opts.repairCellsPerSecond ?? NODE_DEFAULTS.repairCellsPerSecond,
+        graceMs: opts.repairGraceMs ?? NODE_DEFAULTS.repairGraceMs,
+        retentionMs: opts.retentionMs ?? 0,
+        replication: opts.replication ?? DEFAULT_REPLICATION,
+        quotaBytes: opts.disperserQuotaBytes ?? DEFAULT_QUOTA_BYTES,
+      },
+      {
+        store: this.store,
+        kzg: {
+          verifyCellProofBatchAsync: (...args) => kzg.verifyCellProofBatchAsync(...args),
+          computeCellsAndProofsAsync: (blob) => {
+            if (!kzg.computeCellsAndProofsAsync)
+              throw new NodeError("CELLAR_ERR_NODE_CONFIG", "rebuilding cells needs kzg.computeCellsAndProofsAsync");
+            return kzg.computeCellsAndProofsAsync(blob);
+          },
+        },
+        erasure: this.#modules.erasure ?? sharedErasure(),
+        client: this.#client,
+        identity: this.identity,
+        domain: opts.domain,
+        nodes: () => this.#nodes,
+        snapshotAt: async (reference) => (snapshots ? snapshots.nodesAt(reference) : this.#nodes),
+        metrics: this.#metrics ?? null,
+        log: this.#app?.log,
+      },
+    );
+  }
+
+  /**
+   * One repair pass now (PROTOCOL.md §14.1): every batch within retention gets the cells this
+   * node must hold, fetched and verified or rebuilt. The background loop runs them on its own.
+   */
+  async repair(signal?: AbortSignal): Promise<RepairPass> {
+    if (!this.#repairer) throw new NodeError("CELLAR_ERR_NODE_CONFIG", "the node has not started");
+    const result = await this.#repairer.pass(signal);
+    this.lastRepair = result;
+    return result;
+  }
+
+  /** Peers this node's repair counts as gone (unresponsive past the grace period). */
+  isGone(node: NodeRecord): boolean {
+    return this.#repairer?.liveness.isGone(node) ?? false;
+  }
+
+  async #repairLoop(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        await this.repair(signal);
+        await sleep(this.#opts.repairIntervalMs ?? 60_000, undefined, { signal });
+      } catch (err) {
+        if (signal.aborted) return;
+        this.#app?.log.error({ err }, "repair pass failed");
+        await sleep(1000, undefined, { signal }).catch(() => {});
+      }
+    }
   }
 
   /** One full scrub pass now (the background loop runs them on its own). */
@@ -290,7 +387,7 @@ export class StorageNode {
       try {
         const result = await this.scrub(signal);
         if (result.dropped > 0) log?.warn(result, "scrub dropped cells that failed their checks");
-        await sleep(this.#opts.scrubIntervalMs ?? 60_000, undefined, { signal });
+        await sleep(this.#opts.scrubIntervalMs ?? NODE_DEFAULTS.scrubIntervalMs, undefined, { signal });
       } catch (err) {
         if (signal.aborted) return;
         log?.error({ err }, "scrub failed");
@@ -339,6 +436,7 @@ export class StorageNode {
     for (const stop of this.#unfollow.splice(0)) stop();
     this.#loops?.abort();
     await Promise.allSettled(this.#tasks);
+    await this.#client?.close();
     await this.#app?.close();
     await this.#store?.close();
   }

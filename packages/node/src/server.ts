@@ -59,6 +59,9 @@ export interface NodeContext {
   ready(): true | string;
 }
 
+/** Most batches one page of `GET /v1/batches` lists. */
+export const MAX_LISTING = 256;
+
 /** Bytes of a dispersal body of `columns` columns of `blobs` blobs, besides the manifest. */
 function columnBytes(columns: number, blobs: number): number {
   return 5 + 4 + 1 + columns + columns * blobs * BYTES_PER_COLUMN_ENTRY;
@@ -265,7 +268,7 @@ function routes(app: FastifyInstance, ctx: NodeContext): void {
         );
       }
       // Durable first: the signature exists only once the data is on disk.
-      await ctx.store.putBatch(manifest, body.columns, Date.now(), disperser);
+      await ctx.store.putBatch(manifest, body.columns, Date.now(), disperser, reference);
       ctx.metrics.dispersals.inc({ result: "stored" });
       return attestation(
         ctx,
@@ -308,6 +311,33 @@ function routes(app: FastifyInstance, ctx: NodeContext): void {
     }
     ctx.metrics.cellsServed.inc(cells.length);
     return reply.type("application/octet-stream").send(Buffer.from(serializeColumn({ index: column, cells, proofs })));
+  });
+
+  // [§13.3] The batches held, paged by root: how a node standing in for a gone custodian learns of
+  // batches it was never sent, and how operators see who holds what.
+  app.get<{ Querystring: { after?: string; limit?: string } }>("/v1/batches", async (request) => {
+    const { after, limit } = request.query;
+    const from = after === undefined ? undefined : parseRoot(after);
+    const n = limit === undefined ? MAX_LISTING : parseIndex(limit, "limit", MAX_LISTING + 1);
+    const page = ctx.store.listBatches(from, Math.max(1, n));
+    return {
+      batches: page.map((b) => ({
+        root: toHex(b.root),
+        reference: b.reference.toString(),
+        storedAt: b.storedAt,
+        columns: b.columns,
+      })),
+      next: page.length === Math.max(1, n) ? toHex((page[page.length - 1] as { root: Uint8Array }).root) : null,
+    };
+  });
+
+  // [§13.3] This node's attestation for a batch it holds, naming the columns it holds whole now
+  // (custody and stand-in columns alike): the same signature as at dispersal (§11).
+  app.get<{ Params: { root: string } }>("/v1/batches/:root/attestation", async (request) => {
+    const root = parseRoot(request.params.root);
+    const record = ctx.store.getBatch(root);
+    if (record === undefined || record.columns.length === 0) throw notFound(`batch ${toHex(root)} is not stored here`);
+    return attestation(ctx, root, record.columns, record.reference);
   });
 
   app.get<{ Params: { root: string } }>("/v1/batches/:root/manifest", async (request) => {

@@ -10,6 +10,16 @@ export interface BatchRecord {
   readonly columns: readonly number[];
   /** Milliseconds since the epoch when the batch was stored (for retention). */
   readonly storedAt: number;
+  /** The registry snapshot (L1 block) the batch was dispersed under; 0 with a static node set. */
+  readonly reference: bigint;
+}
+
+/** One entry of a batch listing (`GET /v1/batches`). */
+export interface BatchListing {
+  readonly root: Uint8Array;
+  readonly reference: bigint;
+  readonly storedAt: number;
+  readonly columns: readonly number[];
 }
 
 interface StoredRecord {
@@ -18,6 +28,8 @@ interface StoredRecord {
   storedAt: number;
   /** The disperser whose dispersal stored it (0x-hex public key), for its quota. */
   disperser?: string;
+  /** The reference block, decimal; absent for 0. */
+  reference?: string;
 }
 
 /** Bytes of a stored cell value: crc32 (4) then cell (2048) then proof (48). */
@@ -75,9 +87,16 @@ export class CellStore {
 
   /**
    * Stores a batch's columns and manifest in one transaction; resolves once it is on disk.
-   * `disperser` (0x-hex key) is charged for the batch's bytes.
+   * `disperser` (0x-hex key) is charged for the batch's bytes; `reference` is the snapshot it was
+   * dispersed under (the first one stored is kept).
    */
-  async putBatch(manifest: BatchManifest, columns: readonly Column[], now = Date.now(), disperser = ""): Promise<void> {
+  async putBatch(
+    manifest: BatchManifest,
+    columns: readonly Column[],
+    now = Date.now(),
+    disperser = "",
+    reference = 0n,
+  ): Promise<void> {
     const root = Buffer.from(manifest.root);
     let before: StoredRecord | undefined;
     let after: StoredRecord | undefined;
@@ -101,6 +120,13 @@ export class CellStore {
         ...(previous?.disperser !== undefined || disperser !== ""
           ? { disperser: previous?.disperser ?? disperser }
           : {}),
+        ...(previous
+          ? previous.reference
+            ? { reference: previous.reference }
+            : {}
+          : reference > 0n
+            ? { reference: reference.toString() }
+            : {}),
       };
       this.#batches.put(root, after);
     });
@@ -121,7 +147,24 @@ export class CellStore {
       this.#manifests.set(hex, manifest);
       if (this.#manifests.size > 1024) this.#manifests.delete(this.#manifests.keys().next().value as string);
     }
-    return { manifest, columns: stored.columns, storedAt: stored.storedAt };
+    return { manifest, columns: stored.columns, storedAt: stored.storedAt, reference: BigInt(stored.reference ?? 0) };
+  }
+
+  /** Up to `limit` stored batches after `after` (exclusive) in root order, for a paged listing. */
+  listBatches(after: Uint8Array | undefined, limit: number): BatchListing[] {
+    const out: BatchListing[] = [];
+    const range = this.#batches.getRange(after ? { start: Buffer.from(after) } : {});
+    for (const { key, value } of range) {
+      if (after && Buffer.from(after).equals(key)) continue;
+      if (out.length >= limit) break;
+      out.push({
+        root: new Uint8Array(key),
+        reference: BigInt(value.reference ?? 0),
+        storedAt: value.storedAt,
+        columns: value.columns,
+      });
+    }
+    return out;
   }
 
   /** Every stored batch root with its record, in key order. */

@@ -1,6 +1,7 @@
 /**
  * The rules every Cellar role shares: node identity (BLS keys, node ids, proofs of possession),
- * the node set and its rendezvous-hashing custody rule, the attestation message and its
+ * the node set and its rendezvous-hashing custody rule (with the stand-ins that replace gone
+ * custodians: `holdersTable`, `readOrder`), the attestation message and its
  * signatures, and the dispersal body a disperser sends a storage node.
  *
  * @example
@@ -55,6 +56,15 @@ export {
 } from "./dispersal-auth.js";
 export { PROTOCOL_ERROR_CODES, ProtocolError, type ProtocolErrorCode } from "./errors.js";
 export type { Feed } from "./feed.js";
+export {
+  type ColumnHolders,
+  type CustodyView,
+  holdersTable,
+  readerView,
+  readOrder,
+  rendezvousOrder,
+  responsibleColumns,
+} from "./holders.js";
 export {
   DISPERSER_POP_TAG,
   generateSecretKey,

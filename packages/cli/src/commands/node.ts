@@ -53,6 +53,30 @@ export const nodeDefinition = () =>
           .default(NODE_DEFAULTS.scrubCellsPerSecond),
       )
       .addOption(
+        new Option("--scrub-interval <duration>", "pause between background scrub passes")
+          .env("CELLAR_SCRUB_INTERVAL")
+          .argParser(parseDuration)
+          .default(NODE_DEFAULTS.scrubIntervalMs / 1000, "60s"),
+      )
+      .addOption(
+        new Option("--repair-interval <duration>", "pause between background repair passes (0: no repair)")
+          .env("CELLAR_REPAIR_INTERVAL")
+          .argParser(parseDuration)
+          .default(NODE_DEFAULTS.repairIntervalMs / 1000, "30s"),
+      )
+      .addOption(
+        new Option("--repair-rate <cells>", "cells repair fetches or rebuilds per second at most")
+          .env("CELLAR_REPAIR_RATE")
+          .argParser(positiveInt)
+          .default(NODE_DEFAULTS.repairCellsPerSecond),
+      )
+      .addOption(
+        new Option("--repair-grace <duration>", "how long a registered custodian may not answer before others stand in")
+          .env("CELLAR_REPAIR_GRACE")
+          .argParser(parseDuration)
+          .default(NODE_DEFAULTS.repairGraceMs / 1000, "60s"),
+      )
+      .addOption(
         new Option("--disperser-key <hex>", "BLS public key of a disperser whose dispersals are accepted (repeatable)")
           .env("CELLAR_DISPERSER_KEYS")
           .argParser(collectKeys),
@@ -70,6 +94,8 @@ Examples:
   $ cellar node --data ./node1 --port 7101 --nodes nodes.json a node of a registered set
   $ cellar node --data ./node1 --rpc http://127.0.0.1:8545 --registry 0x… --chain-id 31337 --inbox 0x…
                                                              node set from the L1 registry, followed live
+  $ cellar node --data ./node1 --nodes nodes.json --repair-interval 10s --repair-rate 500
+                                                             repair gaps every 10 s, 500 cells/s at most
   $ CELLAR_DATA=./node1 cellar node --json                   configuration from the environment
 
 Logs go to stderr as JSON lines; metrics are at GET /metrics.`,
@@ -104,6 +130,10 @@ export async function nodeCommand(options: NodeCommandOptions, io: Io): Promise<
         maxBlobs: options.maxBlobs,
         retentionMs: options.retention * 1000,
         scrubCellsPerSecond: options.scrubRate,
+        scrubIntervalMs: options.scrubInterval * 1000,
+        repairIntervalMs: options.repairInterval * 1000,
+        repairCellsPerSecond: options.repairRate,
+        repairGraceMs: options.repairGrace * 1000,
         dispersers: await dispersers.current(),
         readyChecks: { l1: () => dispersers.ready() },
         disperserQuotaBytes: options.disperserQuota,
