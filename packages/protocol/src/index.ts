@@ -53,6 +53,13 @@ export {
   signDispersal,
   verifyDispersalAuth,
 } from "./dispersal-auth.js";
+export {
+  ENCODE_TAG,
+  ENCODER_HEADER,
+  encodeAuthMessage,
+  signEncodeRequest,
+  verifyEncodeRequest,
+} from "./encode-auth.js";
 export { PROTOCOL_ERROR_CODES, ProtocolError, type ProtocolErrorCode } from "./errors.js";
 export {
   DISPERSER_POP_TAG,
