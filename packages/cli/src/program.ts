@@ -8,6 +8,7 @@ import { demoCommand } from "./commands/demo.js";
 import { devnetCommand } from "./commands/devnet.js";
 import { disperserCommand } from "./commands/disperser.js";
 import { encodeCommand } from "./commands/encode.js";
+import { encoderCommand } from "./commands/encoder.js";
 import { keygenCommand } from "./commands/keygen.js";
 import {
   l1DeployCommand,
@@ -264,6 +265,21 @@ Logs go to stderr as JSON lines; metrics are at GET /metrics.`,
       new Option("--data <dir>", "directory of the durable batch store (statuses, certificates)").env("CELLAR_DATA"),
     )
     .addOption(
+      new Option(
+        "--store <lmdb|postgres://…>",
+        "where statuses and certificates are kept: lmdb (in --data) or a PostgreSQL URL shared by replicas",
+      )
+        .argParser(storeArg)
+        .env("CELLAR_STORE")
+        .default("lmdb"),
+    )
+    .addOption(
+      new Option(
+        "--public-url <url>",
+        "where encoders reach this replica for blobs and results (default: the listening URL)",
+      ).env("CELLAR_PUBLIC_URL"),
+    )
+    .addOption(
       new Option("--retention <duration>", "forget batches older than this (0: keep all)")
         .argParser(parseDuration)
         .default(0, "0"),
@@ -302,11 +318,45 @@ Examples:
   $ cellar disperser --nodes nodes.json --quorum 0.75   stricter certificates
   $ cellar disperser --rpc http://127.0.0.1:8545 --registry 0x… --chain-id 31337 --inbox 0x…
                                                         node set from the L1 registry
+  $ cellar disperser --nodes nodes.json --store postgres://cellar@db:5432/cellar --port 7001
+                                                        one of several replicas on one database
 
 OP Stack: run op-node/op-batcher with --altda.enabled --altda.da-service
   --altda.da-server=http://127.0.0.1:7000 (generic commitments 0x01 || 0x43 || root).`,
     )
     .action((opts, cmd: Command) => run(needNodeSet(opts, cmd).then(() => disperserCommand(opts, io))));
+
+  program
+    .command("encoder")
+    .description("run an encoder: take blob-encoding jobs from the disperser replicas through their database")
+    .addOption(
+      new Option("--store <postgres://…>", "the replicas' PostgreSQL database")
+        .argParser(storeArg)
+        .env("CELLAR_STORE")
+        .makeOptionMandatory(),
+    )
+    .addOption(new Option("--key <file>", "BLS key file the encoder signs its requests with").env("CELLAR_KEY"))
+    .addOption(new Option("--slots <n>", "blobs encoded at once (one core each)").argParser(positiveInt).default(1))
+    .addOption(
+      new Option("--lease <seconds>", "how long a job is this encoder's before another may redo it")
+        .argParser(positiveInt)
+        .default(10),
+    )
+    .addOption(hostOption())
+    .addOption(portOption(7300))
+    .addOption(logLevelOption())
+    .option("--json", "print the ready line as JSON", false)
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ cellar encoder --store postgres://cellar@db:5432/cellar              one slot, /metrics on :7300
+  $ cellar encoder --store postgres://cellar@db:5432/cellar --slots 4    a 4-core machine
+
+Jobs are leased from the database; each blob and result goes over HTTP to the replica that
+posted it, signed with the encoder's key. Logs go to stderr as JSON lines.`,
+    )
+    .action((opts) => run(encoderCommand(opts, io)));
 
   program
     .command("post")
@@ -686,4 +736,10 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     if (program.opts().verbose && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
     return EXIT_FAILURE;
   }
+}
+
+/** `lmdb`, or a `postgres://` / `postgresql://` URL. */
+function storeArg(value: string): string {
+  if (value === "lmdb" || /^postgres(ql)?:\/\/\S+$/.test(value)) return value;
+  throw new InvalidArgumentError("expected lmdb or a postgres://… URL");
 }

@@ -12,7 +12,7 @@ import { ProtocolError, verifyEncodeRequest } from "@cellar/protocol";
 import { mapConcurrent, toHex } from "@cellar/utils";
 import type { FastifyBaseLogger } from "fastify";
 import type pg from "pg";
-import { Counter, Histogram, type Registry } from "prom-client";
+import { Counter, Histogram, Registry } from "prom-client";
 import type { BlobEncoder } from "./disperser.js";
 import { DisperserError } from "./errors.js";
 import { DB_NOW_MS, guarded } from "./pg-store.js";
@@ -24,9 +24,11 @@ export const ENCODE_RESULT_BYTES = 48 + CELLS_PER_BLOB * CELL_BYTES + CELLS_PER_
 export function serializeEncoded(blob: EncodedBlob): Uint8Array {
   const out = new Uint8Array(ENCODE_RESULT_BYTES);
   out.set(blob.commitment, 0);
-  blob.cells.forEach((cell, i) => out.set(cell, 48 + i * CELL_BYTES));
   const proofsAt = 48 + CELLS_PER_BLOB * CELL_BYTES;
-  blob.proofs.forEach((proof, i) => out.set(proof, proofsAt + i * PROOF_BYTES));
+  for (let i = 0; i < CELLS_PER_BLOB; i++) {
+    out.set(blob.cells[i] as Uint8Array, 48 + i * CELL_BYTES);
+    out.set(blob.proofs[i] as Uint8Array, proofsAt + i * PROOF_BYTES);
+  }
   return out;
 }
 
@@ -52,8 +54,8 @@ export function parseEncoded(body: Uint8Array): EncodedBlob {
 export interface EncoderFleetOptions {
   /** The shared database (the replicas' store's pool). */
   readonly pool: pg.Pool;
-  /** Where encoders reach this replica (`http://host:port`); written into each job. */
-  readonly publicUrl: string;
+  /** Where encoders reach this replica (`http://host:port`), written into each job; settable once listening. */
+  readonly publicUrl?: string;
   /** How long an encoder's lease on a job lasts; an encoder that died is replaced after it. Default 10 s. */
   readonly leaseMs?: number;
   /** An encoder counts as alive this long after its last heartbeat. Default 5 s. */
@@ -93,7 +95,8 @@ const INDICES = Array.from({ length: CELLS_PER_BLOB }, (_, i) => i);
  * another encoder; with no encoder alive, the replica encodes what is left itself.
  */
 export class EncoderFleet implements BlobEncoder {
-  readonly opts: Required<Omit<EncoderFleetOptions, "pool">>;
+  readonly opts: Required<Omit<EncoderFleetOptions, "pool" | "publicUrl">>;
+  #publicUrl: string | undefined;
   readonly #pool: pg.Pool;
   readonly #kzg: EncoderFleetModules["kzg"];
   readonly #log: FastifyBaseLogger | undefined;
@@ -101,26 +104,23 @@ export class EncoderFleet implements BlobEncoder {
   readonly #results: Counter<"result">;
   readonly #blobSeconds: Histogram<"where">;
   readonly owner = `replica-${randomBytes(8).toString("hex")}`;
+  /** Where the fleet's counters are: the disperser's registry when given. */
+  readonly registry: Registry;
 
   constructor(options: EncoderFleetOptions, modules: EncoderFleetModules) {
     this.#pool = options.pool;
     this.opts = {
-      publicUrl: options.publicUrl.replace(/\/+$/, ""),
       leaseMs: options.leaseMs ?? 10_000,
       encoderFreshMs: options.encoderFreshMs ?? 5_000,
       checkMs: options.checkMs ?? 500,
       deadlineMs: options.deadlineMs ?? 600_000,
       localConcurrency: options.localConcurrency ?? availableParallelism(),
     };
-    if (!/^https?:\/\/[^/]+$/.test(this.opts.publicUrl)) {
-      throw new DisperserError(
-        "CELLAR_ERR_DISPERSER_CONFIG",
-        `the public URL must be http(s)://host:port, not ${options.publicUrl}`,
-      );
-    }
+    if (options.publicUrl !== undefined) this.publicUrl = options.publicUrl;
     this.#kzg = modules.kzg;
     this.#log = modules.logger;
-    const registers = modules.registry ? [modules.registry] : [];
+    this.registry = modules.registry ?? new Registry();
+    const registers = [this.registry];
     this.#results = new Counter({
       name: "cellar_disperser_encode_results_total",
       help: "Blob encodings by where they were done and whether they verified (fleet, local, rejected, lease-lost)",
@@ -134,6 +134,18 @@ export class EncoderFleet implements BlobEncoder {
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     });
+  }
+
+  get publicUrl(): string | undefined {
+    return this.#publicUrl;
+  }
+
+  set publicUrl(url: string | undefined) {
+    const trimmed = url?.replace(/\/+$/, "");
+    if (trimmed !== undefined && !/^https?:\/\/[^/]+$/.test(trimmed)) {
+      throw new DisperserError("CELLAR_ERR_DISPERSER_CONFIG", `the public URL must be http(s)://host:port, not ${url}`);
+    }
+    this.#publicUrl = trimmed;
   }
 
   /** Encoders whose heartbeat is fresh, and the slots they offer. */
@@ -150,7 +162,8 @@ export class EncoderFleet implements BlobEncoder {
 
   async encodeBlobs(blobs: readonly Uint8Array[], payloadHash: string): Promise<readonly EncodedBlob[]> {
     if (blobs.length === 0) return [];
-    if ((await this.liveEncoders()).encoders === 0) {
+    const publicUrl = this.#publicUrl;
+    if (publicUrl === undefined || (await this.liveEncoders()).encoders === 0) {
       this.#log?.info({ blobs: blobs.length }, "no encoder alive: encoding here");
       return this.#encodeHere(blobs);
     }
@@ -170,7 +183,7 @@ export class EncoderFleet implements BlobEncoder {
         this.#pool.query(
           `INSERT INTO cellar_encode_jobs (id, payload_hash, blob, replica_url, state, created_at)
            SELECT id, $2, ord - 1, $3, 'queued', ${DB_NOW_MS} FROM unnest($1::text[]) WITH ORDINALITY AS t(id, ord)`,
-          [ids, payloadHash, this.opts.publicUrl],
+          [ids, payloadHash, publicUrl],
         ),
       );
       const all = Promise.all(
@@ -220,7 +233,7 @@ export class EncoderFleet implements BlobEncoder {
     if (taken.length === 0) return;
     this.#log?.warn({ blobs: taken.length }, "no encoder alive for open jobs: encoding them here");
     const encoded = await this.#encodeHere(taken.map((j) => j.blob));
-    taken.forEach((job, i) => this.#finish(job, encoded[i] as EncodedBlob));
+    for (const [i, job] of taken.entries()) this.#finish(job, encoded[i] as EncodedBlob);
   }
 
   async #encodeHere(blobs: readonly Uint8Array[]): Promise<EncodedBlob[]> {
@@ -288,23 +301,24 @@ export class EncoderFleet implements BlobEncoder {
     body: Uint8Array,
   ): Promise<void> {
     const { job, encoder } = await this.#authorised(jobId, "PUT", headers, body);
-    let encoded: EncodedBlob;
+    let encoded: EncodedBlob | undefined;
     let valid = false;
     try {
-      encoded = parseEncoded(body);
+      const parsed = parseEncoded(body);
+      encoded = parsed;
       valid =
         Buffer.compare(Buffer.from(body.buffer, body.byteOffset + 48, BLOB_BYTES), Buffer.from(job.blob)) === 0 &&
         (await this.#kzg.verifyCellProofBatchAsync(
-          INDICES.map(() => encoded.commitment),
+          INDICES.map(() => parsed.commitment),
           INDICES,
-          encoded.cells,
-          encoded.proofs,
+          parsed.cells,
+          parsed.proofs,
         ));
     } catch (err) {
       if (!(err instanceof DisperserError))
         this.#log?.warn({ err: (err as Error).message }, "encode result unreadable");
     }
-    if (!valid) {
+    if (!valid || encoded === undefined) {
       this.#results.inc({ result: "rejected" });
       await guarded("requeue", () =>
         this.#pool.query(
@@ -329,7 +343,7 @@ export class EncoderFleet implements BlobEncoder {
       throw leaseLost(jobId);
     }
     this.#results.inc({ result: "fleet" });
-    this.#finish(job, encoded!);
+    this.#finish(job, encoded);
   }
 }
 

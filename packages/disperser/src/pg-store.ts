@@ -88,6 +88,8 @@ export async function migrate(pool: pg.Pool, logger?: FastifyBaseLogger): Promis
       count: Number.POSITIVE_INFINITY,
       singleTransaction: true,
       checkOrder: true,
+      // Replicas and encoders starting together: the first migrates, the others wait for it.
+      advisoryLockMode: "wait",
       log: (message: string) => logger?.debug({ migration: message }, "schema migration"),
     });
     const names = ran.map((m) => m.name);

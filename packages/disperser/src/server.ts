@@ -78,7 +78,7 @@ export function buildDisperserApp(disperser: Disperser, options: DisperserAppOpt
         return wait === "available" ? disperser.available(parseId(posted.root)) : posted;
       });
       app.get<{ Querystring: { limit?: string } }>("/v1/batches", async (request) => ({
-        batches: disperser.recent(Number(request.query.limit ?? 50) || 50),
+        batches: await disperser.recent(Number(request.query.limit ?? 50) || 50),
       }));
       app.get<{ Params: { id: string } }>("/v1/batches/:id", async (request) =>
         disperser.status(parseId(request.params.id)),

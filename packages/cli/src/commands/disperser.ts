@@ -1,6 +1,12 @@
 import { mkdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { buildDisperserApp, Disperser } from "@cellar/disperser";
+import {
+  buildDisperserApp,
+  createDisperserMetrics,
+  Disperser,
+  EncoderFleet,
+  PostgresDisperserStore,
+} from "@cellar/disperser";
 import { sharedKzg } from "@cellar/kzg";
 import { sharedErasure } from "@cellar/native";
 import { createKeyFile, type NodeIdentity, readKeyFile } from "@cellar/node";
@@ -13,6 +19,9 @@ import { domainOf, serverLogger, untilStopped } from "../server.js";
 export interface DisperserCommandOptions extends NodeSetFlags, LimitFlags {
   readonly key?: string;
   readonly data?: string;
+  /** `lmdb` (the default: --data, else memory) or a `postgres://…` URL shared by replicas. */
+  readonly store: string;
+  readonly publicUrl?: string;
   readonly retention: number;
   readonly postsPerMinute: number;
   readonly cache: number;
@@ -42,10 +51,24 @@ export async function disperserCommand(options: DisperserCommandOptions, io: Io)
   const snapshots = snapshotsOf(options);
   // The signing key: --key, else DIR/disperser.key (created once), else a key for this run only.
   const identity = await disperserIdentity(options);
+  const kzg = sharedKzg({ precompute: true });
+  // Replicas share one PostgreSQL database: its schema is migrated here, and blobs go to the
+  // encoder fleet announced in it (or are encoded here when no encoder is alive).
+  const store = options.store.startsWith("postgres")
+    ? await PostgresDisperserStore.open({ url: options.store, logger })
+    : undefined;
+  const metrics = createDisperserMetrics();
+  const fleet = store
+    ? new EncoderFleet(
+        { pool: store.pool, ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}) },
+        { kzg, logger, registry: metrics.registry },
+      )
+    : undefined;
   const disperser = new Disperser(
     {
       ...(identity ? { key: identity.secretKey } : {}),
-      ...(options.data === undefined ? {} : { dataDir: join(options.data, "batches.lmdb") }),
+      ...(store ? { store } : {}),
+      ...(options.data === undefined || store ? {} : { dataDir: join(options.data, "batches.lmdb") }),
       retentionMs: options.retention * 1000,
       cacheBytes: options.cache * 1024 * 1024,
       sampleBeforeCommit: options.sampleBeforeCommit,
@@ -60,7 +83,13 @@ export async function disperserCommand(options: DisperserCommandOptions, io: Io)
       deadlineMs: options.deadline * 1000,
       lightNodes: options.light ?? [],
     },
-    { kzg: sharedKzg({ precompute: true }), erasure: sharedErasure({ log: logger.info.bind(logger) }), logger },
+    {
+      kzg,
+      erasure: sharedErasure({ log: logger.info.bind(logger) }),
+      logger,
+      metrics,
+      ...(fleet ? { encoder: fleet } : {}),
+    },
   );
   await disperser.start();
   const app = buildDisperserApp(disperser, {
@@ -70,9 +99,11 @@ export async function disperserCommand(options: DisperserCommandOptions, io: Io)
     postsPerMinute: options.postsPerMinute,
   });
   const url = await app.listen({ host: options.host, port: options.port });
+  if (fleet && fleet.publicUrl === undefined) fleet.publicUrl = url;
   const ready = {
     event: "listening",
     url,
+    store: store ? "postgres" : options.data === undefined ? "memory" : "lmdb",
     nodes: disperser.nodes.length,
     publicKey: toHex(disperser.publicKey),
     explorer: `${url}/explorer/`,
