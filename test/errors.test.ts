@@ -235,7 +235,7 @@ async function withQueuedJob(use: (fleet: EncoderFleet, id: string, encoding: Pr
     );
     const hash = toHex(new Uint8Array(32).fill(Math.floor(Math.random() * 255)));
     await store.claim(hash, "replica-test", 60_000);
-    const encoding = fleet.encodeBlobs([new Uint8Array(BYTES_PER_BLOB)], hash);
+    const encoding = fleet.encodeBlobs([new Uint8Array(BYTES_PER_BLOB)], hash, "replica-test");
     encoding.catch(() => {});
     let id: string | undefined;
     while (!id) {

@@ -275,6 +275,14 @@ Logs go to stderr as JSON lines; metrics are at GET /metrics.`,
     )
     .addOption(
       new Option(
+        "--claim-lease <seconds>",
+        "with --store postgres: how long a replica's hold on a batch lasts unless renewed",
+      )
+        .argParser(positiveInt)
+        .default(15),
+    )
+    .addOption(
+      new Option(
         "--public-url <url>",
         "where encoders reach this replica for blobs and results (default: the listening URL)",
       ).env("CELLAR_PUBLIC_URL"),

@@ -34,6 +34,8 @@ CREATE TABLE cellar_encoders (
 CREATE TABLE cellar_encode_jobs (
   id text PRIMARY KEY,
   payload_hash text NOT NULL,
+  -- The replica (its claim's owner) waiting for the result: a job outlives neither.
+  owner text NOT NULL,
   blob integer NOT NULL,
   replica_url text NOT NULL,
   state text NOT NULL,

@@ -107,8 +107,11 @@ export interface DisperserModules {
 
 /** Where a batch's packed blobs are encoded when not in this process. */
 export interface BlobEncoder {
-  /** Every blob's commitment, cells and proofs, in order, each verified against its commitment. */
-  encodeBlobs(blobs: readonly Uint8Array[], payloadHash: string): Promise<readonly EncodedBlob[]>;
+  /**
+   * Every blob's commitment, cells and proofs, in order, each verified against its commitment;
+   * `owner` is the replica holding the payload's claim (work for a claim that lapsed is dropped).
+   */
+  encodeBlobs(blobs: readonly Uint8Array[], payloadHash: string, owner: string): Promise<readonly EncodedBlob[]>;
 }
 
 export type { BatchStatusName };
@@ -374,7 +377,9 @@ export class Disperser {
       batch = await encodeBatch(payload, {
         kzg: this.#kzg,
         concurrency: availableParallelism(),
-        ...(encoder ? { encodeBlobs: (blobs: readonly Uint8Array[]) => encoder.encodeBlobs(blobs, payloadHash) } : {}),
+        ...(encoder
+          ? { encodeBlobs: (blobs: readonly Uint8Array[]) => encoder.encodeBlobs(blobs, payloadHash, this.owner) }
+          : {}),
       });
       // [§12] Never certify data that would not decode: the frame must agree with the manifest.
       checkFrameStart(batch.manifest, batch.blobs[0]?.cells[0] ?? new Uint8Array());

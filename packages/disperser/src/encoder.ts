@@ -8,7 +8,7 @@ import { createService, DEFAULT_LIMITS, type ServiceLimits } from "@cellar/servi
 import { toHex } from "@cellar/utils";
 import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import type pg from "pg";
-import { Counter, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
 import { DisperserError } from "./errors.js";
 import { serializeEncoded } from "./fleet.js";
 import { createPool, DB_NOW_MS, guarded, migrate } from "./pg-store.js";
@@ -87,6 +87,7 @@ export class Encoder {
     this.#http = new Http({ timeoutMs: this.opts.requestTimeoutMs, attempts: 2 });
     this.#kzg = modules.kzg;
     this.#log = modules.logger;
+    collectDefaultMetrics({ register: this.registry, prefix: "cellar_encoder_" });
     this.#jobs = new Counter({
       name: "cellar_encoder_jobs_total",
       help: "Encode jobs by outcome (done, refused by the replica, failed, unreachable replica)",
@@ -144,7 +145,7 @@ export class Encoder {
            SELECT j.id FROM cellar_encode_jobs j
            WHERE (j.state = 'queued' OR (j.state = 'leased' AND j.lease_until <= ${DB_NOW_MS}))
              AND EXISTS (SELECT 1 FROM cellar_claims c WHERE c.payload_hash = j.payload_hash
-                         AND c.lease_until > ${DB_NOW_MS})
+                         AND c.owner = j.owner AND c.lease_until > ${DB_NOW_MS})
            ORDER BY j.created_at, j.blob
            FOR UPDATE SKIP LOCKED
            LIMIT 1)
@@ -165,6 +166,9 @@ export class Encoder {
   }
 
   async #loop(): Promise<void> {
+    // The result of one job travels (and the replica verifies it) while this slot encodes the
+    // next: at most one result in flight per slot.
+    let sending: Promise<void> = Promise.resolve();
     while (this.#running) {
       let job: LeasedJob | undefined;
       try {
@@ -184,11 +188,15 @@ export class Encoder {
         });
         continue;
       }
-      await this.#work(job);
+      const { sent } = await this.#work(job);
+      await sending;
+      sending = sent;
     }
+    await sending;
   }
 
-  async #work(job: LeasedJob): Promise<void> {
+  /** Fetches and encodes one job's blob; resolves with the result's delivery (which never rejects). */
+  async #work(job: LeasedJob): Promise<{ sent: Promise<void> }> {
     const started = performance.now();
     const url = `${job.replica_url}/v1/encode/jobs/${job.id}`;
     try {
@@ -200,10 +208,18 @@ export class Encoder {
         this.#jobs.inc({ result: "refused" });
         this.#log?.warn({ job: job.id, status: got.status }, "the replica refused the blob");
         await this.#release(job.id);
-        return;
+        return { sent: Promise.resolve() };
       }
       const encoded = await encodeBlob(new Uint8Array(got.body), this.#kzg);
-      const body = serializeEncoded(encoded);
+      return { sent: this.#deliver(job, url, serializeEncoded(encoded), started) };
+    } catch (err) {
+      await this.#failed(job, err);
+      return { sent: Promise.resolve() };
+    }
+  }
+
+  async #deliver(job: LeasedJob, url: string, body: Uint8Array, started: number): Promise<void> {
+    try {
       const put = await this.#http.send("PUT", `${url}/result`, {
         body,
         headers: signEncodeRequest(this.#key, "PUT", job.id, body),
@@ -217,10 +233,14 @@ export class Encoder {
       this.#jobs.inc({ result: "done" });
       this.#seconds.observe((performance.now() - started) / 1000);
     } catch (err) {
-      this.#jobs.inc({ result: "failed" });
-      this.#log?.warn({ job: job.id, err: (err as Error).message }, "encode job failed");
-      await this.#release(job.id);
+      await this.#failed(job, err);
     }
+  }
+
+  async #failed(job: LeasedJob, err: unknown): Promise<void> {
+    this.#jobs.inc({ result: "failed" });
+    this.#log?.warn({ job: job.id, err: (err as Error).message }, "encode job failed");
+    await this.#release(job.id);
   }
 
   /** Stops taking work, finishes the jobs in hand, and leaves the fleet. */

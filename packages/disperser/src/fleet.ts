@@ -103,7 +103,8 @@ export class EncoderFleet implements BlobEncoder {
   readonly #jobs = new Map<string, OpenJob>();
   readonly #results: Counter<"result">;
   readonly #blobSeconds: Histogram<"where">;
-  readonly owner = `replica-${randomBytes(8).toString("hex")}`;
+  /** The lease holder's name when the replica encodes its own jobs. */
+  readonly #self = `replica-${randomBytes(8).toString("hex")}`;
   /** Where the fleet's counters are: the disperser's registry when given. */
   readonly registry: Registry;
 
@@ -160,7 +161,7 @@ export class EncoderFleet implements BlobEncoder {
     return rows[0] ?? { encoders: 0, slots: 0 };
   }
 
-  async encodeBlobs(blobs: readonly Uint8Array[], payloadHash: string): Promise<readonly EncodedBlob[]> {
+  async encodeBlobs(blobs: readonly Uint8Array[], payloadHash: string, owner: string): Promise<readonly EncodedBlob[]> {
     if (blobs.length === 0) return [];
     const publicUrl = this.#publicUrl;
     if (publicUrl === undefined || (await this.liveEncoders()).encoders === 0) {
@@ -181,9 +182,9 @@ export class EncoderFleet implements BlobEncoder {
     try {
       await guarded("enqueue", () =>
         this.#pool.query(
-          `INSERT INTO cellar_encode_jobs (id, payload_hash, blob, replica_url, state, created_at)
-           SELECT id, $2, ord - 1, $3, 'queued', ${DB_NOW_MS} FROM unnest($1::text[]) WITH ORDINALITY AS t(id, ord)`,
-          [ids, payloadHash, publicUrl],
+          `INSERT INTO cellar_encode_jobs (id, payload_hash, owner, blob, replica_url, state, created_at)
+           SELECT id, $2, $4, ord - 1, $3, 'queued', ${DB_NOW_MS} FROM unnest($1::text[]) WITH ORDINALITY AS t(id, ord)`,
+          [ids, payloadHash, publicUrl, owner],
         ),
       );
       const all = Promise.all(
@@ -225,7 +226,7 @@ export class EncoderFleet implements BlobEncoder {
            attempts = attempts + 1
          WHERE id = ANY($1::text[]) AND (state = 'queued' OR (state = 'leased' AND lease_until <= ${DB_NOW_MS}))
          RETURNING id`,
-        [open.map((j) => j.id), this.owner, this.opts.leaseMs],
+        [open.map((j) => j.id), this.#self, this.opts.leaseMs],
       ),
     );
     const mine = new Set(rows.map((r) => r.id));

@@ -211,7 +211,8 @@ export class PostgresDisperserStore implements DisperserStore {
     await this.#query(
       "failInFlight",
       `DELETE FROM cellar_encode_jobs j WHERE NOT EXISTS (
-         SELECT 1 FROM cellar_claims c WHERE c.payload_hash = j.payload_hash AND c.lease_until > ${DB_NOW_MS})`,
+         SELECT 1 FROM cellar_claims c WHERE c.payload_hash = j.payload_hash AND c.owner = j.owner
+           AND c.lease_until > ${DB_NOW_MS})`,
     );
     return rows.map((r) => r.record);
   }

@@ -22,6 +22,7 @@ export interface DisperserCommandOptions extends NodeSetFlags, LimitFlags {
   /** `lmdb` (the default: --data, else memory) or a `postgres://…` URL shared by replicas. */
   readonly store: string;
   readonly publicUrl?: string;
+  readonly claimLease: number;
   readonly retention: number;
   readonly postsPerMinute: number;
   readonly cache: number;
@@ -70,6 +71,7 @@ export async function disperserCommand(options: DisperserCommandOptions, io: Io)
       ...(store ? { store } : {}),
       ...(options.data === undefined || store ? {} : { dataDir: join(options.data, "batches.lmdb") }),
       retentionMs: options.retention * 1000,
+      claimLeaseMs: options.claimLease * 1000,
       cacheBytes: options.cache * 1024 * 1024,
       sampleBeforeCommit: options.sampleBeforeCommit,
       availabilityDeadlineMs: options.availabilityDeadline * 1000,
