@@ -620,6 +620,21 @@ Examples:
         .default("devnet")
         .env("CELLAR_DEVNET_DIR"),
     )
+    .addOption(
+      new Option("--store <kind>", "the disperser's store: its own LMDB, or a PostgreSQL the devnet starts")
+        .choices(["lmdb", "postgres"])
+        .default("lmdb"),
+    )
+    .addOption(
+      new Option("--replicas <n>", "disperser replicas on the shared database (needs --store postgres)")
+        .argParser(positiveInt)
+        .default(1),
+    )
+    .addOption(
+      new Option("--encoders <n>", "cellar encoder processes for the replicas' blobs (needs --store postgres)")
+        .argParser(nonNegativeCount)
+        .default(0),
+    )
     .addOption(logLevelOption())
     .option("--json", "print the devnet (devnet.json plus its path) as one JSON line once ready", false)
     .addHelpText(
@@ -628,12 +643,17 @@ Examples:
 Examples:
   $ cellar devnet                               8 nodes; writes devnet/devnet.json
   $ cellar devnet --nodes 4 --dir /tmp/dn       a smaller one elsewhere
+  $ cellar devnet --replicas 2 --encoders 2 --store postgres   two replicas, an encoder fleet
   $ cellar post batch.bin --devnet devnet/devnet.json   use it from another terminal
 
 Every process is a child on a free 127.0.0.1 port; SIGINT or SIGTERM stops them all. A node's
 "command" in devnet.json restarts it on its port with its data.`,
     )
-    .action((opts) => run(devnetCommand(opts, io)));
+    .action((opts, cmd: Command) => {
+      if (opts.store !== "postgres" && (opts.replicas > 1 || opts.encoders > 0))
+        cmd.error("error: --replicas and --encoders share a database: add --store postgres", { exitCode: EXIT_USAGE });
+      return run(devnetCommand(opts, io));
+    });
 
   program
     .command("demo")
@@ -750,4 +770,11 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
 function storeArg(value: string): string {
   if (value === "lmdb" || /^postgres(ql)?:\/\/\S+$/.test(value)) return value;
   throw new InvalidArgumentError("expected lmdb or a postgres://… URL");
+}
+
+/** A count that may be zero. */
+function nonNegativeCount(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError("expected an integer >= 0");
+  return n;
 }

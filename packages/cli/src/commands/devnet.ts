@@ -7,6 +7,9 @@ import { firstSignal } from "../server.js";
 export interface DevnetCommandOptions {
   readonly nodes: number;
   readonly dir: string;
+  readonly store: "lmdb" | "postgres";
+  readonly replicas: number;
+  readonly encoders: number;
   readonly logLevel: string;
   readonly json: boolean;
 }
@@ -21,6 +24,9 @@ export async function devnetCommand(options: DevnetCommandOptions, io: Io): Prom
     const devnet = await startDevnet({
       nodes: options.nodes,
       dir: options.dir,
+      store: options.store,
+      replicas: options.replicas,
+      encoders: options.encoders,
       logLevel: options.logLevel,
       onStep: (message) => {
         if (!options.json) io.stderr.write(`${message}\n`);
@@ -43,7 +49,11 @@ export function devnetTable(info: DevnetInfo, file: string): string {
   rows.push(["anvil", info.l1.rpc, String(info.l1.pid)]);
   rows.push(["registry", info.l1.registry, ""]);
   rows.push(["inbox", info.l1.inbox, ""]);
-  rows.push(["disperser", info.disperser.url, String(info.disperser.pid)]);
+  if (info.postgres) rows.push(["postgres", info.postgres.url, ""]);
+  const replicas = info.replicas ?? [info.disperser];
+  for (const [r, d] of replicas.entries())
+    rows.push([replicas.length > 1 ? `disperser ${r}` : "disperser", d.url, String(d.pid)]);
+  for (const [e, enc] of (info.encoders ?? []).entries()) rows.push([`encoder ${e}`, enc.url, String(enc.pid)]);
   rows.push(["light", info.light.url, String(info.light.pid)]);
   rows.push(["explorer", `${info.light.url}/explorer/`, ""]);
   for (const n of info.nodes) rows.push([`node ${n.index}`, n.url, String(n.pid)]);
