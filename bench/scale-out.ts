@@ -125,14 +125,14 @@ async function writes(): Promise<number> {
 }
 
 const writesPerBatch: number[] = [];
-const fleetCpu: number[] = [];
+const fleetCpu: number[][] = [[], [], []];
 async function viaFleet(): Promise<number> {
   const before = await writes();
   const cpu = await cpuSeconds();
   const start = performance.now();
   const encoded = await fleet.encodeBlobs(blobs, hash, "bench");
   const seconds = (performance.now() - start) / 1000;
-  fleetCpu.push((await cpuSeconds()) - cpu);
+  fleetCpu[encoderUrls.length]?.push((await cpuSeconds()) - cpu);
   if (encoded.length !== blobs.length) throw new Error("the fleet lost a blob");
   // Statistics reach pg_stat_database within its report interval.
   await new Promise((r) => setTimeout(r, 600));
@@ -164,8 +164,9 @@ const result = {
   blobs: blobs.length,
   loadAverage: loadavg()[0] ?? 0,
   inProcessCpuMsPerBlob: perBlob(median(localCpu)),
-  fleetCpuMsPerBlob: perBlob(median(fleetCpu)),
-  cpuOverhead: median(fleetCpu) / median(localCpu) - 1,
+  fleet1CpuMsPerBlob: perBlob(median(fleetCpu[1] ?? [])),
+  fleet2CpuMsPerBlob: perBlob(median(fleetCpu[2] ?? [])),
+  cpuOverhead: median(fleetCpu[1] ?? []) / median(localCpu) - 1,
   inProcessMsPerBlob: perBlob(median(inProcess)),
   fleet1MsPerBlob: perBlob(median(one)),
   fleet2MsPerBlob: perBlob(median(two)),
@@ -182,7 +183,7 @@ log(
   `  fleet, 2 encoders      ${result.fleet2MsPerBlob.toFixed(1)} ms/blob  speed-up ${result.speedup.toFixed(2)}x over 1 encoder (target >= 1.8x)`,
 );
 log(
-  `  CPU per blob           ${result.fleetCpuMsPerBlob.toFixed(1)} ms in the fleet (encoders + replica) vs ${result.inProcessCpuMsPerBlob.toFixed(1)} ms in process: overhead ${(result.cpuOverhead * 100).toFixed(1)}%`,
+  `  CPU per blob           ${result.inProcessCpuMsPerBlob.toFixed(1)} ms in process; fleet (encoders + replica) ${result.fleet1CpuMsPerBlob.toFixed(1)} ms with 1 encoder (overhead ${(result.cpuOverhead * 100).toFixed(1)}%), ${result.fleet2CpuMsPerBlob.toFixed(1)} ms with 2`,
 );
 log(
   `  load average           ${result.loadAverage.toFixed(2)} on ${availableParallelism()} cores (other work skews the wall-clock figures)`,

@@ -112,7 +112,7 @@ export function buildDisperserApp(disperser: Disperser, options: DisperserAppOpt
         const bytes = await disperser.data(root, clientOf(request));
         return reply.type("application/octet-stream").send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
       });
-      // The encoder fleet's routes (§19): blobs out to the encoder holding the job's lease, results in.
+      // The encoder fleet's routes (§22): blobs out to the encoder holding the job's lease, results in.
       const fleet = disperser.encoder instanceof EncoderFleet ? disperser.encoder : undefined;
       if (fleet) {
         app.get<{ Params: { id: string } }>("/v1/encode/jobs/:id/blob", async (request, reply) => {

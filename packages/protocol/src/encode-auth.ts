@@ -6,7 +6,7 @@ import { AUTH_HEADERS, type DispersalAuth, MAX_AUTH_LIFETIME_SECONDS, parseDispe
 import { ProtocolError } from "./errors.js";
 import { parsePublicKey, parseSignature } from "./keys.js";
 
-/** Domain tag of an encoder's signature on one request to a disperser replica (PROTOCOL.md §19). */
+/** Domain tag of an encoder's signature on one request to a disperser replica (PROTOCOL.md §22). */
 export const ENCODE_TAG = new TextEncoder().encode("CELLAR-ENCODE-v1");
 
 /** The header with the encoder's 48-byte BLS public key; expiry, nonce and signature as for dispersals. */
