@@ -22,6 +22,7 @@ import type { FastifyInstance } from "fastify";
 import pg from "pg";
 import t from "tap";
 import { request } from "undici";
+import { runCli } from "./helpers/cli.js";
 import { startCluster, TEST_DISPERSER_KEY, TEST_DOMAIN } from "./helpers/cluster.js";
 import { postgresMissing, startPostgres } from "./helpers/postgres.js";
 
@@ -265,6 +266,67 @@ else {
     }
     const left = await request(`${a.url}/v1/batches/${root}`);
     t.match(await left.body.json(), { status: "failed", error: { code: "CELLAR_ERR_DISPERSER_INTERRUPTED" } });
+  });
+
+  t.test("an encoder gives back a job it cannot fetch, and one its replica refuses", async (t) => {
+    const encoder = new Encoder({ store: server.url, leaseMs: 60_000, pollMs: 10 }, { kzg });
+    t.teardown(() => encoder.stop());
+    const now = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
+    const claim = async (hash: string) =>
+      db.query(`INSERT INTO cellar_claims (payload_hash, owner, lease_until) VALUES ($1, 'r', ${now} + 60000)`, [hash]);
+    const job = async (id: string, hash: string, url: string) =>
+      db.query(
+        `INSERT INTO cellar_encode_jobs (id, payload_hash, owner, blob, replica_url, state, created_at)
+         VALUES ($1, $2, 'r', 0, $3, 'queued', ${now})`,
+        [id, hash, url],
+      );
+    // A replica that is gone (nothing listens) and one that does not know the job (404).
+    const gone = randomBytes(16).toString("hex");
+    const unknown = randomBytes(16).toString("hex");
+    await claim("0xgone");
+    await claim("0xunknown");
+    await job(gone, "0xgone", "http://127.0.0.1:9");
+    await job(unknown, "0xunknown", a.url);
+    await encoder.start();
+    await encoder.start(); // idempotent
+    t.equal(await encoder.ready(), true);
+    for (let i = 0; i < 200; i++) {
+      const { rows } = await db.query("SELECT min(attempts)::int AS n FROM cellar_encode_jobs WHERE id = ANY($1)", [
+        [gone, unknown],
+      ]);
+      if (rows[0].n >= 2) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const { rows } = await db.query("SELECT id, state, attempts FROM cellar_encode_jobs WHERE id = ANY($1)", [
+      [gone, unknown],
+    ]);
+    t.equal(rows.length, 2);
+    for (const row of rows) t.ok(row.attempts >= 2, `job ${row.id} leased again after being given back`);
+    t.ok((await metric(encoder.registry, 'cellar_encoder_jobs_total{result="failed"}')) >= 1, "unreachable: failed");
+    t.ok((await metric(encoder.registry, 'cellar_encoder_jobs_total{result="refused"}')) >= 1, "404: refused");
+    await encoder.stop();
+    await db.query("DELETE FROM cellar_encode_jobs WHERE id = ANY($1)", [[gone, unknown]]);
+    await db.query("DELETE FROM cellar_claims WHERE owner = 'r'");
+    t.equal(
+      (await db.query("SELECT count(*)::int AS n FROM cellar_encoders WHERE id = $1", [encoder.id])).rows[0].n,
+      0,
+    );
+    t.throws(() => new Encoder({ store: server.url, slots: 0 }, { kzg }), { code: "CELLAR_ERR_DISPERSER_CONFIG" });
+    t.throws(() => new Encoder({ store: server.url, leaseMs: 1 }, { kzg }), { code: "CELLAR_ERR_DISPERSER_CONFIG" });
+    t.throws(() => (a.fleet.publicUrl = "ftp://x/y"), { code: "CELLAR_ERR_DISPERSER_CONFIG" });
+  });
+
+  t.test("cellar encoder and the replicas' store flags", async (t) => {
+    const down = await runCli(["encoder", "--store", "postgres://postgres@127.0.0.1:9/x", "--json"]);
+    t.equal(down.code, 1);
+    t.match(JSON.parse(down.stdout), { error: { code: "CELLAR_ERR_DISPERSER_STORE_UNAVAILABLE" } });
+    const bad = await runCli(["encoder", "--store", "mysql://x"]);
+    t.equal(bad.code, 2, "a store that is not PostgreSQL is a usage error");
+    const devnet = await runCli(["devnet", "--replicas", "2"]);
+    t.equal(devnet.code, 2, "replicas without a shared store");
+    t.match(devnet.stderr, /--store postgres/);
+    const help = await runCli(["encoder", "--help"]);
+    t.match(help.stdout, /--slots/);
   });
 
   t.test("the database restarting: 503 meanwhile, then served again", async (t) => {

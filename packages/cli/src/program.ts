@@ -339,7 +339,7 @@ OP Stack: run op-node/op-batcher with --altda.enabled --altda.da-service
     .description("run an encoder: take blob-encoding jobs from the disperser replicas through their database")
     .addOption(
       new Option("--store <postgres://…>", "the replicas' PostgreSQL database")
-        .argParser(storeArg)
+        .argParser(postgresArg)
         .env("CELLAR_STORE")
         .makeOptionMandatory(),
     )
@@ -777,4 +777,10 @@ function nonNegativeCount(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError("expected an integer >= 0");
   return n;
+}
+
+/** A `postgres://` / `postgresql://` URL. */
+function postgresArg(value: string): string {
+  if (value === "lmdb") throw new InvalidArgumentError("expected a postgres://… URL");
+  return storeArg(value);
 }

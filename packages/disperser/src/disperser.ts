@@ -434,13 +434,16 @@ export class Disperser {
       const certificate = certificateToJson(dispersed.certificate);
       record = { ...record, status: "certified", certificate, updatedAt: Date.now() };
       // Durable before it is acknowledged: a certificate the rollup was given survives a crash.
+      // Another replica may have certified the same bytes first: then its certificate is the one.
       await this.store.put(record);
+      record = (await this.store.get(record.root)) ?? record;
       this.#cache.set(record.root, payload);
       this.metrics.certificates.inc();
       this.metrics.batches.inc({ result: "certified" });
-      log?.info({ signers: certificate.signers }, "certified");
-      this.explorer.update(manifest.root, { status: "certified", certified: { signers: certificate.signers } });
-      this.#notifyLightNodes(manifest.id, certificate, log);
+      const stored = record.certificate ?? certificate;
+      log?.info({ signers: stored.signers }, "certified");
+      this.explorer.update(manifest.root, { status: "certified", certified: { signers: stored.signers } });
+      this.#notifyLightNodes(manifest.id, stored, log);
       return view(record);
     } catch (err) {
       const error =

@@ -61,6 +61,7 @@ export class Encoder {
   #running = false;
   #loops: Promise<void>[] = [];
   #heartbeat: NodeJS.Timeout | undefined;
+  #stopped: Promise<void> | undefined;
   readonly #wake = new Set<() => void>();
 
   constructor(options: EncoderOptions, modules: EncoderModules) {
@@ -105,6 +106,8 @@ export class Encoder {
   /** Migrates the schema if needed, announces the encoder and starts its slots. */
   async start(): Promise<void> {
     if (this.#running) return;
+    if (this.#stopped)
+      throw new DisperserError("CELLAR_ERR_DISPERSER_CONFIG", "a stopped encoder does not start again");
     await migrate(this.#pool, this.#log);
     await this.#beat();
     this.#running = true;
@@ -135,7 +138,10 @@ export class Encoder {
     );
   }
 
-  /** Leases the oldest open job of a batch whose replica still holds its claim. */
+  /**
+   * Leases the oldest open job of a batch whose replica still holds its claim, the least tried
+   * first (a job given back after a failure does not keep a slot from the others).
+   */
   async #lease(): Promise<LeasedJob | undefined> {
     const { rows } = await guarded("lease", () =>
       this.#pool.query<LeasedJob>(
@@ -146,7 +152,7 @@ export class Encoder {
            WHERE (j.state = 'queued' OR (j.state = 'leased' AND j.lease_until <= ${DB_NOW_MS}))
              AND EXISTS (SELECT 1 FROM cellar_claims c WHERE c.payload_hash = j.payload_hash
                          AND c.owner = j.owner AND c.lease_until > ${DB_NOW_MS})
-           ORDER BY j.created_at, j.blob
+           ORDER BY j.attempts, j.created_at, j.blob
            FOR UPDATE SKIP LOCKED
            LIMIT 1)
          RETURNING id, replica_url`,
@@ -243,8 +249,13 @@ export class Encoder {
     await this.#release(job.id);
   }
 
-  /** Stops taking work, finishes the jobs in hand, and leaves the fleet. */
-  async stop(): Promise<void> {
+  /** Stops taking work, finishes the jobs in hand, and leaves the fleet (idempotent). */
+  stop(): Promise<void> {
+    this.#stopped ??= this.#stop();
+    return this.#stopped;
+  }
+
+  async #stop(): Promise<void> {
     if (this.#heartbeat) clearInterval(this.#heartbeat);
     const wasRunning = this.#running;
     this.#running = false;

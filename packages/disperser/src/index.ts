@@ -61,6 +61,7 @@ export { buildDisperserApp, type DisperserAppOptions } from "./server.js";
 export {
   type BatchRecord,
   type DisperserStore,
+  keepsStored,
   LmdbDisperserStore,
   MemoryDisperserStore,
 } from "./store.js";

@@ -158,14 +158,16 @@ export class PostgresDisperserStore implements DisperserStore {
   }
 
   async put(record: BatchRecord): Promise<void> {
-    // An update keeps the batch's first createdAt, in the column and in the record.
+    // An update keeps the batch's first createdAt, in the column and in the record, and never
+    // replaces a certificate (keepsStored).
     await this.#query(
       "put",
       `INSERT INTO cellar_batches (root, payload_hash, status, record, created_at, updated_at)
        VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT (root) DO UPDATE SET payload_hash = EXCLUDED.payload_hash, status = EXCLUDED.status,
          record = EXCLUDED.record || jsonb_build_object('createdAt', cellar_batches.created_at),
-         updated_at = EXCLUDED.updated_at`,
+         updated_at = EXCLUDED.updated_at
+       WHERE cellar_batches.status NOT IN ('certified', 'available') OR EXCLUDED.status = 'available'`,
       [record.root, record.payloadHash, record.status, record, record.createdAt, record.updatedAt],
     );
   }

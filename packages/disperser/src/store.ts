@@ -33,6 +33,7 @@ export interface DisperserStore {
   get(root: string): Promise<BatchRecord | undefined>;
   /** The live or certified batch posted with this payload hash, if any (failed ones are not). */
   byPayload(payloadHash: string): Promise<BatchRecord | undefined>;
+  /** Writes the record, except over a certified one (`keepsStored`): read it back to know which won. */
   put(record: BatchRecord): Promise<void>;
   /** The newest batches first, at most `limit`. */
   recent(limit: number): Promise<BatchRecord[]>;
@@ -81,6 +82,19 @@ class LocalClaims {
 const inFlight = (r: BatchRecord) => r.status === "encoding" || r.status === "dispersing";
 
 /**
+ * A certified batch keeps its first certificate: only the `available` verdict may follow it. (Two
+ * replicas that both certified the same bytes, one after taking over a claim that lapsed, then
+ * answer with the same certificate.)
+ */
+export function keepsStored(previous: BatchRecord | undefined, next: BatchRecord): boolean {
+  return (
+    previous !== undefined &&
+    (previous.status === "certified" || previous.status === "available") &&
+    next.status !== "available"
+  );
+}
+
+/**
  * The LMDB store: `batches` maps the root to its record, `payloads` the payload hash to the root,
  * `created` (createdAt ‖ root) orders batches by age for listing and retention. Each put is one
  * transaction awaited until it is on disk, so an acknowledged certificate survives SIGKILL.
@@ -119,6 +133,7 @@ export class LmdbDisperserStore implements DisperserStore {
   async put(record: BatchRecord): Promise<void> {
     await this.#env.transaction(() => {
       const previous = this.#batches.get(record.root);
+      if (keepsStored(previous, record)) return;
       if (previous !== undefined && previous.payloadHash !== record.payloadHash) {
         this.#payloads.remove(previous.payloadHash);
       }
@@ -211,6 +226,7 @@ export class MemoryDisperserStore implements DisperserStore {
 
   async put(record: BatchRecord): Promise<void> {
     const previous = this.#batches.get(record.root);
+    if (keepsStored(previous, record)) return;
     this.#batches.set(record.root, { ...record, createdAt: previous?.createdAt ?? record.createdAt });
     if (record.status === "failed") this.#payloads.delete(record.payloadHash);
     else this.#payloads.set(record.payloadHash, record.root);

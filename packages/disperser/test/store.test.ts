@@ -89,6 +89,19 @@ for (const [name, make] of stores) {
     t.ok(await store.claim(record(4, "encoding", 0).payloadHash, "a", 60_000), "a claims");
     t.notOk(await store.claim(record(4, "encoding", 0).payloadHash, "b", 60_000), "b must wait");
     t.ok(await store.claim(record(4, "encoding", 0).payloadHash, "a", 60_000), "a renews");
+    // A certificate stays: a second one for the same root, or a late failure, does not replace it.
+    const other = {
+      ...record(1, "certified", now),
+      certificate: { root: "0x", reference: "0", signers: [9], signerBitmap: "0x", signature: "0x" },
+    };
+    await store.put(other as BatchRecord);
+    t.notOk((await store.get(record(1, "certified", 0).root))?.certificate, "the first record stays");
+    await store.put(record(1, "failed", now));
+    t.equal((await store.get(record(1, "certified", 0).root))?.status, "certified");
+    await store.put(record(1, "available", now));
+    t.equal((await store.get(record(1, "certified", 0).root))?.status, "available", "the available verdict follows");
+    await store.put(record(1, "certified", now));
+    t.equal((await store.get(record(1, "certified", 0).root))?.status, "available", "and stays");
     const stuck = await store.failInFlight({ code: "CELLAR_ERR_DISPERSER_INTERRUPTED", message: "stopped" }, now);
     t.same(
       stuck.map((r) => r.id),
