@@ -300,9 +300,15 @@ async function prepareDir(dir: string, file: string): Promise<void> {
       },
     );
   const old = await readDevnetFile(file);
-  const live = [old.pid, old.l1?.pid, old.disperser.pid, old.light.pid, ...old.nodes.map((n) => n.pid)].filter(
-    (pid): pid is number => pid !== undefined && pid !== process.pid && isAlive(pid),
-  );
+  const fleet = [...(old.replicas ?? []), ...(old.encoders ?? [])].map((s) => s.pid);
+  const live = [
+    old.pid,
+    old.l1?.pid,
+    old.disperser.pid,
+    old.light.pid,
+    ...old.nodes.map((n) => n.pid),
+    ...fleet,
+  ].filter((pid): pid is number => pid !== undefined && pid !== process.pid && isAlive(pid));
   if (live.length > 0)
     throw new CliError(
       "CELLAR_ERR_CLI_OUTPUT_EXISTS",
