@@ -252,8 +252,8 @@ export class Disperser {
 
   /**
    * Opens the store: batches a process that died left in flight (no live claim) are marked
-   * failed, never half-certified, and the same bytes may be posted again; this is checked again
-   * every half claim lease, since with replicas another one may die at any time. Retention sweeps
+   * failed, never half-certified, and the same bytes may be posted again; with a shared store this
+   * is checked again every half claim lease, since another replica may die at any time. Retention sweeps
    * start. A start that fails (the database unreachable) is tried again by the next caller.
    */
   start(): Promise<void> {
@@ -261,11 +261,14 @@ export class Disperser {
       await this.#failAbandoned();
       // The explorer lists what this disperser handled before it started, the newest last.
       for (const record of (await this.store.recent(100)).reverse()) this.#showStored(record);
-      this.#sweepTimer = setInterval(
-        () => void this.#failAbandoned().catch((err) => this.#log?.warn({ err }, "in-flight sweep failed")),
-        Math.max(50, Math.floor(this.opts.claimLeaseMs / 2)),
-      );
-      this.#sweepTimer.unref();
+      // One process alone (LMDB, memory) has nothing to sweep after its start.
+      if (this.store.shared) {
+        this.#sweepTimer = setInterval(
+          () => void this.#failAbandoned().catch((err) => this.#log?.warn({ err }, "in-flight sweep failed")),
+          Math.max(50, Math.floor(this.opts.claimLeaseMs / 2)),
+        );
+        this.#sweepTimer.unref();
+      }
       if (this.opts.retentionMs > 0) {
         await this.prune();
         this.#pruneTimer = setInterval(

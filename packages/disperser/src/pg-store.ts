@@ -108,6 +108,7 @@ export async function migrate(pool: pg.Pool, logger?: FastifyBaseLogger): Promis
  */
 export class PostgresDisperserStore implements DisperserStore {
   readonly pool: pg.Pool;
+  readonly shared = true;
 
   private constructor(pool: pg.Pool) {
     this.pool = pool;

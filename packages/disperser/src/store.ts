@@ -53,6 +53,8 @@ export interface DisperserStore {
   /** Removes batches created before `before`; returns how many. */
   prune(before: number): Promise<number>;
   count(): Promise<number>;
+  /** Whether other processes share the store (replicas): then batches in flight are swept while running. */
+  readonly shared?: boolean;
   /** For `/readyz`: `true` when the store answers, the reason otherwise (a shared database). */
   ready?(): Promise<true | string>;
   close(): Promise<void>;
