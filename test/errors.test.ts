@@ -32,14 +32,17 @@ import {
   Disperser,
   DisperserError,
   decodeAltDaCommitment,
+  EncoderFleet,
   MemoryDisperserStore,
+  PostgresDisperserStore,
+  parseEncoded,
 } from "@cellar/disperser";
 import { createKzg, KZG_ERROR_CODES, KzgError } from "@cellar/kzg";
 import { deployContracts, L1_ERROR_CODES, L1Error, readNodeSet, startAnvil, verifyOpeningOnChain } from "@cellar/l1";
 import { LIGHT_ERROR_CODES, LightError, LightNode, sampleBatch, samplesFor, trustCertificate } from "@cellar/light";
 import { createErasure, NATIVE_ERROR_CODES, NativeError, sharedErasure } from "@cellar/native";
 import { DispersalGuard, NODE_ERROR_CODES, NodeError, readKeyFile, StorageNode } from "@cellar/node";
-import { BYTES_PER_CELL, MAX_BATCH_BYTES } from "@cellar/params";
+import { BYTES_PER_BLOB, BYTES_PER_CELL, MAX_BATCH_BYTES } from "@cellar/params";
 import {
   buildCertificate,
   buildNodeSet,
@@ -55,14 +58,17 @@ import {
   proofOfPossession,
   signAttestation,
   signDispersal,
+  signEncodeRequest,
 } from "@cellar/protocol";
 import { createService, resolveLimits, SERVICE_ERROR_CODES, ServiceError, WorkQueue } from "@cellar/service";
 import { CellarError, fromHex, HEX_ERROR_CODES, toHex } from "@cellar/utils";
+import pg from "pg";
 import { Registry } from "prom-client";
 import t from "tap";
 import { request } from "undici";
 import { runCli } from "./helpers/cli.js";
 import { nodeSetJson, TEST_CHAIN_ID, TEST_OPERATOR, TEST_REGISTRY } from "./helpers/node-set.js";
+import { startPostgres } from "./helpers/postgres.js";
 
 const kzg = createKzg({ precompute: false });
 const erasure = sharedErasure();
@@ -199,6 +205,54 @@ async function lightError(path: string): Promise<never> {
 type Trigger = () => unknown;
 // biome-ignore lint/suspicious/noExplicitAny: error classes with different code unions
 type ErrorClass = abstract new (...args: any[]) => CellarError;
+// A port nothing listens on: bound, then released.
+const closedPort = await new Promise<number>((resolve) => {
+  const probe = createServer().listen(0, "127.0.0.1", () => {
+    const { port } = probe.address() as AddressInfo;
+    probe.close(() => resolve(port));
+  });
+});
+
+/**
+ * A fleet on a real PostgreSQL (started once) with one blob queued for an announced encoder that
+ * never takes it; `encoding` is the replica's wait, which fails at its 400 ms deadline.
+ */
+let postgres: Promise<Awaited<ReturnType<typeof startPostgres>>> | undefined;
+async function withQueuedJob(use: (fleet: EncoderFleet, id: string, encoding: Promise<unknown>) => Promise<unknown>) {
+  postgres ??= startPostgres().then((server) => {
+    t.teardown(() => server.close());
+    return server;
+  });
+  const server = await postgres;
+  const store = await PostgresDisperserStore.open({ url: server.url });
+  try {
+    const fleet = new EncoderFleet(
+      { pool: store.pool, publicUrl: "http://127.0.0.1:9", deadlineMs: 400, checkMs: 20 },
+      { kzg },
+    );
+    await store.pool.query(
+      "INSERT INTO cellar_encoders (id, slots, seen_at) VALUES ('idle', 1, 9e15) ON CONFLICT DO NOTHING",
+    );
+    const hash = toHex(new Uint8Array(32).fill(Math.floor(Math.random() * 255)));
+    await store.claim(hash, "replica-test", 60_000);
+    const encoding = fleet.encodeBlobs([new Uint8Array(BYTES_PER_BLOB)], hash, "replica-test");
+    encoding.catch(() => {});
+    let id: string | undefined;
+    while (!id) {
+      const { rows } = await store.pool.query("SELECT id FROM cellar_encode_jobs WHERE payload_hash = $1", [hash]);
+      id = rows[0]?.id;
+      if (!id) await sleep(10);
+    }
+    try {
+      await use(fleet, id, encoding);
+    } finally {
+      await encoding.catch(() => {});
+    }
+  } finally {
+    await store.close();
+  }
+}
+
 const table: [code: string, kind: ErrorClass, trigger: Trigger][] = [
   ["CELLAR_ERR_HEX_INVALID", CellarError, () => fromHex("0xz")],
   ["CELLAR_ERR_KZG_INVALID_LENGTH", KzgError, () => kzg.blobToCommitment(new Uint8Array(1))],
@@ -525,6 +579,33 @@ const table: [code: string, kind: ErrorClass, trigger: Trigger][] = [
   ["CELLAR_ERR_DISPERSER_NO_QUORUM", DisperserError, () => disperser.post(new Uint8Array(10))],
   ["CELLAR_ERR_DISPERSER_NOT_FOUND", DisperserError, () => disperser.status(manifest.root)],
   [
+    "CELLAR_ERR_DISPERSER_STORE_UNAVAILABLE",
+    DisperserError,
+    () => PostgresDisperserStore.open({ url: `postgres://postgres@127.0.0.1:${closedPort}/x`, connectTimeoutMs: 500 }),
+  ],
+  [
+    "CELLAR_ERR_DISPERSER_UNAUTHORIZED",
+    DisperserError,
+    () => new EncoderFleet({ pool: new pg.Pool() }, { kzg }).blobFor("ab".repeat(16), {}),
+  ],
+  ["CELLAR_ERR_DISPERSER_BAD_ENCODING", DisperserError, () => parseEncoded(new Uint8Array(10))],
+  [
+    "CELLAR_ERR_DISPERSER_LEASE_LOST",
+    DisperserError,
+    () =>
+      withQueuedJob(async (fleet, id) => {
+        // The job is queued, not leased to this key: its blob is refused.
+        const key = generateSecretKey(new Uint8Array(32).fill(3));
+        await fleet.blobFor(id, signEncodeRequest(key, "GET", id, new Uint8Array()));
+      }),
+  ],
+  [
+    "CELLAR_ERR_DISPERSER_ENCODE_FAILED",
+    DisperserError,
+    // An encoder is announced but never takes the job: the encode deadline passes.
+    () => withQueuedJob(async (_fleet, _id, encoding) => encoding),
+  ],
+  [
     "CELLAR_ERR_DISPERSER_UNAVAILABLE",
     DisperserError,
     () => disperserError("GET", `/v1/batches/0x${"ab".repeat(32)}/data`),
@@ -571,7 +652,7 @@ const table: [code: string, kind: ErrorClass, trigger: Trigger][] = [
       await store.put(record);
       const again = new Disperser({ nodes: silentSet, domain: nodeDomain, store }, { kzg, erasure });
       await again.start();
-      const error = again.status(manifest.root).error as { code: string; message: string };
+      const error = (await again.status(manifest.root)).error as { code: string; message: string };
       await again.close();
       throw new DisperserError(error.code as never, error.message);
     },

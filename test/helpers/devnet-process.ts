@@ -55,9 +55,10 @@ export function startDevnetProcess(args: string[], timeoutMs = 240_000): Promise
   });
 }
 
-/** Every pid a devnet file names (the devnet itself, anvil, disperser, light node, storage nodes). */
+/** Every pid a devnet file names (the devnet itself, anvil, disperser replicas, encoders, light node, storage nodes). */
 export function devnetPids(info: DevnetInfo): number[] {
-  return [info.pid, info.l1?.pid, info.disperser.pid, info.light.pid, ...info.nodes.map((n) => n.pid)].filter(
+  const fleet = [...(info.replicas ?? []), ...(info.encoders ?? [])].map((s) => s.pid);
+  return [info.pid, info.l1?.pid, info.disperser.pid, info.light.pid, ...info.nodes.map((n) => n.pid), ...fleet].filter(
     (pid): pid is number => pid !== undefined,
   );
 }

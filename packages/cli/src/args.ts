@@ -168,3 +168,15 @@ export function needNodeSet<
     command.error(`${command.name()}: --registry needs --rpc URL`, { exitCode: EXIT_USAGE });
   return options;
 }
+
+/** `--store`: `lmdb`, or a `postgres://` / `postgresql://` URL. */
+export function storeArg(value: string): string {
+  if (value === "lmdb" || /^postgres(ql)?:\/\/\S+$/.test(value)) return value;
+  throw new InvalidArgumentError("expected lmdb or a postgres://… URL");
+}
+
+/** `--store` of an encoder: a `postgres://` / `postgresql://` URL. */
+export function postgresArg(value: string): string {
+  if (value === "lmdb") throw new InvalidArgumentError("expected a postgres://… URL");
+  return storeArg(value);
+}

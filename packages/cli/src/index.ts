@@ -49,6 +49,7 @@ export {
   writeDevnetFile,
 } from "./devnet/devnet-file.js";
 export { type Anvil, cellarL1, type L1 } from "./devnet/l1.js";
+export { type Postgres, postgresBin, postgresMissing, startPostgres } from "./devnet/postgres.js";
 export { withDevnet } from "./devnet/use-devnet.js";
 export { CLI_ERROR_CODES, CliError, type CliErrorCode, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./errors.js";
 export type { Io } from "./output.js";

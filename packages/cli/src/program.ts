@@ -7,6 +7,7 @@ import { demo } from "./commands/demo.js";
 import { devnet } from "./commands/devnet.js";
 import { disperser } from "./commands/disperser.js";
 import { encode } from "./commands/encode.js";
+import { encoder } from "./commands/encoder.js";
 import { get } from "./commands/get.js";
 import { keygen } from "./commands/keygen.js";
 import { l1 } from "./commands/l1.js";
@@ -26,6 +27,7 @@ export const COMMANDS: readonly CommandModule[] = [
   decode,
   node,
   disperser,
+  encoder,
   post,
   get,
   sample,

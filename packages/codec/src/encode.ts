@@ -29,6 +29,21 @@ export interface EncodeOptions {
   /** Blobs encoded at once, each on a thread of its own. Default: the machine's parallelism. */
   readonly concurrency?: number;
   readonly onProgress?: (progress: EncodeProgress) => void;
+  /**
+   * Encodes the packed blobs elsewhere (an encoder fleet) instead of with `kzg` here; must answer
+   * every blob, in order, with its cells verified.
+   */
+  readonly encodeBlobs?: (blobs: readonly Uint8Array[]) => Promise<readonly EncodedBlob[]>;
+}
+
+/** One blob's commitment, then its 128 cells and proofs: one thread of the libuv pool throughout. */
+export async function encodeBlob(
+  blob: Uint8Array,
+  kzg: Pick<Kzg, "blobToCommitmentAsync" | "computeCellsAndProofsAsync">,
+): Promise<EncodedBlob> {
+  const commitment = await kzg.blobToCommitmentAsync(blob);
+  const { cells, proofs } = await kzg.computeCellsAndProofsAsync(blob);
+  return { commitment, cells, proofs };
 }
 
 /**
@@ -41,14 +56,14 @@ export async function encodeBatch(payload: Uint8Array, options: EncodeOptions): 
   const { kzg, onProgress } = options;
   let blobsDone = 0;
   onProgress?.({ blobsDone, blobs: blobs.length });
-  const encoded = await mapConcurrent(blobs, options.concurrency ?? availableParallelism(), async (blob) => {
-    // Commitment and cells one after the other: a blob occupies one thread, so `concurrency`
-    // is the number of cores the encode keeps busy.
-    const commitment = await kzg.blobToCommitmentAsync(blob);
-    const { cells, proofs } = await kzg.computeCellsAndProofsAsync(blob);
-    onProgress?.({ blobsDone: ++blobsDone, blobs: blobs.length });
-    return { commitment, cells, proofs };
-  });
+  const encoded = options.encodeBlobs
+    ? await options.encodeBlobs(blobs)
+    : // A blob occupies one thread, so `concurrency` is the number of cores the encode keeps busy.
+      await mapConcurrent(blobs, options.concurrency ?? availableParallelism(), async (blob) => {
+        const done = await encodeBlob(blob, kzg);
+        onProgress?.({ blobsDone: ++blobsDone, blobs: blobs.length });
+        return done;
+      });
   return {
     manifest: buildManifest(
       encoded.map((b) => b.commitment),

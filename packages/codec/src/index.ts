@@ -39,6 +39,7 @@ export {
   type EncodeOptions,
   type EncodeProgress,
   encodeBatch,
+  encodeBlob,
 } from "./encode.js";
 export { CODEC_ERROR_CODES, CodecError, type CodecErrorCode } from "./errors.js";
 export { type Compression, type FrameHeader, frameBatch, readFrameHeader, unframeBody } from "./frame.js";

@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from "node:crypto";
 import { availableParallelism } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
 import { ClientError, NodeClient, type RetrieveOptions, retrieveBatch } from "@cellar/client";
-import { checkFrameStart, encodeBatch, manifestToJson, parseManifest } from "@cellar/codec";
+import { checkFrameStart, type EncodedBlob, encodeBatch, manifestToJson, parseManifest } from "@cellar/codec";
 import { ExplorerFeed } from "@cellar/explorer";
 import type { Kzg } from "@cellar/kzg";
 import { DEFAULT_TARGET } from "@cellar/light";
@@ -44,6 +45,7 @@ export const DISPERSER_DEFAULTS = {
   cacheBytes: 256 * 1024 * 1024,
   availabilityDeadlineMs: 60_000,
   postsPerMinute: 60,
+  claimLeaseMs: 15_000,
 } as const;
 
 export interface DisperserOptions {
@@ -93,6 +95,13 @@ export interface DisperserOptions {
    * confidence (the `lightNodes`, else the disperser's own sampler). Default false.
    */
   readonly sampleBeforeCommit?: boolean;
+  /**
+   * How long a replica's claim on a payload it is encoding and dispersing lasts unless renewed
+   * (it renews every third of it): a replica that died is known dead this long after. Default 15 s.
+   */
+  readonly claimLeaseMs?: number;
+  /** How often a replica waiting for another's batch of the same bytes looks again. Default 200 ms. */
+  readonly claimPollMs?: number;
   /** Confidence a batch must reach to be `available`. Default 1 - 1e-6. */
   readonly availabilityTarget?: number;
   /** How long a batch may take to become available before the wait answers 503. Default 60 s. */
@@ -105,6 +114,17 @@ export interface DisperserModules {
   readonly erasure: Pick<Erasure, "recoverBlobsAsync">;
   readonly logger?: FastifyBaseLogger;
   readonly metrics?: DisperserMetrics;
+  /** Encodes blobs elsewhere (an encoder fleet) instead of on this machine's cores. */
+  readonly encoder?: BlobEncoder;
+}
+
+/** Where a batch's packed blobs are encoded when not in this process. */
+export interface BlobEncoder {
+  /**
+   * Every blob's commitment, cells and proofs, in order, each verified against its commitment;
+   * `owner` is the replica holding the payload's claim (work for a claim that lapsed is dropped).
+   */
+  encodeBlobs(blobs: readonly Uint8Array[], payloadHash: string, owner: string): Promise<readonly EncodedBlob[]>;
 }
 
 export type { BatchStatusName };
@@ -146,6 +166,9 @@ export class Disperser {
   readonly reads: WorkQueue;
   /** What the explorer page shows: each batch as it is encoded, dispersed and certified. */
   readonly explorer = new ExplorerFeed();
+  /** This process's name in claims: unique per start, so a restarted replica never inherits a claim. */
+  readonly owner = `replica-${randomBytes(8).toString("hex")}`;
+  readonly encoder: BlobEncoder | undefined;
   readonly #kzg: DisperserModules["kzg"];
   readonly #erasure: DisperserModules["erasure"];
   readonly #log: FastifyBaseLogger | undefined;
@@ -158,6 +181,7 @@ export class Disperser {
   readonly #snapshots: SnapshotSource | undefined;
   #started: Promise<void> | undefined;
   #pruneTimer: NodeJS.Timeout | undefined;
+  #sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(opts: DisperserOptions, modules: DisperserModules) {
     const bad = (m: string) => new DisperserError("CELLAR_ERR_DISPERSER_CONFIG", m);
@@ -189,7 +213,11 @@ export class Disperser {
       sampleBeforeCommit: opts.sampleBeforeCommit ?? false,
       availabilityTarget: opts.availabilityTarget ?? DEFAULT_TARGET,
       availabilityDeadlineMs: opts.availabilityDeadlineMs ?? DISPERSER_DEFAULTS.availabilityDeadlineMs,
+      claimLeaseMs: opts.claimLeaseMs ?? DISPERSER_DEFAULTS.claimLeaseMs,
+      claimPollMs: opts.claimPollMs ?? 200,
     };
+    if (!(this.opts.claimLeaseMs >= 100 && this.opts.claimPollMs >= 1))
+      throw bad("claimLeaseMs must be at least 100 and claimPollMs at least 1");
     if (!(this.opts.availabilityTarget > 0 && this.opts.availabilityTarget < 1))
       throw bad("availabilityTarget must be a confidence in (0, 1)");
     if (this.opts.retentionMs < 0) throw bad("retentionMs must not be negative");
@@ -198,6 +226,7 @@ export class Disperser {
     this.#snapshots = opts.snapshots;
     this.#kzg = modules.kzg;
     this.#erasure = modules.erasure;
+    this.encoder = modules.encoder;
     this.#log = modules.logger;
     this.metrics = modules.metrics ?? createDisperserMetrics();
     const key = opts.key ?? generateSecretKey(randomBytes(32));
@@ -235,19 +264,24 @@ export class Disperser {
   }
 
   /**
-   * Opens the store: batches a previous process left in flight are marked failed (never
-   * half-certified; the same bytes may be posted again), and retention sweeps start.
+   * Opens the store: batches a process that died left in flight (no live claim) are marked
+   * failed, never half-certified, and the same bytes may be posted again; with a shared store this
+   * is checked again every half claim lease, since another replica may die at any time. Retention sweeps
+   * start. A start that fails (the database unreachable) is tried again by the next caller.
    */
   start(): Promise<void> {
     this.#started ??= (async () => {
-      const stuck = await this.store.failInFlight({
-        code: "CELLAR_ERR_DISPERSER_INTERRUPTED",
-        message: "the disperser stopped while this batch was in flight; post it again",
-      });
-      if (stuck.length > 0)
-        this.#log?.warn({ batches: stuck.map((b) => b.id) }, "batches left in flight marked failed");
+      await this.#failAbandoned();
       // The explorer lists what this disperser handled before it started, the newest last.
-      for (const record of this.store.recent(100).reverse()) this.#showStored(record);
+      for (const record of (await this.store.recent(100)).reverse()) this.#showStored(record);
+      // One process alone (LMDB, memory) has nothing to sweep after its start.
+      if (this.store.shared) {
+        this.#sweepTimer = setInterval(
+          () => void this.#failAbandoned().catch((err) => this.#log?.warn({ err }, "in-flight sweep failed")),
+          Math.max(50, Math.floor(this.opts.claimLeaseMs / 2)),
+        );
+        this.#sweepTimer.unref();
+      }
       if (this.opts.retentionMs > 0) {
         await this.prune();
         this.#pruneTimer = setInterval(
@@ -257,7 +291,21 @@ export class Disperser {
         this.#pruneTimer.unref();
       }
     })();
+    this.#started.catch(() => {
+      this.#started = undefined;
+    });
     return this.#started;
+  }
+
+  async #failAbandoned(): Promise<void> {
+    const stuck = await this.store.failInFlight({
+      code: "CELLAR_ERR_DISPERSER_INTERRUPTED",
+      message: "the disperser stopped while this batch was in flight; post it again",
+    });
+    if (stuck.length > 0) {
+      this.#log?.warn({ batches: stuck.map((b) => b.id) }, "batches left in flight marked failed");
+      for (const record of stuck) this.#showStored(record);
+    }
   }
 
   /** Forgets batches older than the retention window; returns how many. */
@@ -280,7 +328,7 @@ export class Disperser {
       );
     }
     const key = toHex(createHash("sha256").update(payload).digest());
-    const known = this.store.byPayload(key);
+    const known = await this.store.byPayload(key);
     if (known?.status === "certified" || known?.status === "available") {
       this.metrics.batches.inc({ result: "repeat" });
       return view(known);
@@ -290,7 +338,7 @@ export class Disperser {
       this.metrics.batches.inc({ result: "repeat" });
       return running;
     }
-    const job = this.posts.run(() => this.#run(payload, key), client);
+    const job = this.posts.run(() => this.#claimAndRun(payload, key), client);
     this.#inFlight.set(key, job);
     try {
       return await job;
@@ -299,13 +347,56 @@ export class Disperser {
     }
   }
 
+  /**
+   * Claims the payload and does the work, or, while another replica holds the claim, waits for
+   * that replica's batch: one batch however many replicas are given the same bytes at once. A
+   * claim that lapses (its replica died, or gave up on a failed batch) is taken over.
+   */
+  async #claimAndRun(payload: Uint8Array, payloadHash: string): Promise<BatchView> {
+    for (;;) {
+      if (await this.store.claim(payloadHash, this.owner, this.opts.claimLeaseMs)) {
+        const renew = setInterval(
+          () =>
+            void this.store
+              .claim(payloadHash, this.owner, this.opts.claimLeaseMs)
+              .then((held) => {
+                if (!held) this.#log?.warn({ payloadHash }, "claim on a batch in flight was lost");
+              })
+              .catch((err) => this.#log?.warn({ err: (err as Error).message }, "claim renewal failed")),
+          Math.max(30, Math.floor(this.opts.claimLeaseMs / 3)),
+        );
+        try {
+          return await this.#run(payload, payloadHash);
+        } finally {
+          clearInterval(renew);
+          await this.store
+            .release(payloadHash, this.owner)
+            .catch((err) => this.#log?.warn({ err: (err as Error).message }, "claim release failed"));
+        }
+      }
+      await sleep(this.opts.claimPollMs);
+      const known = await this.store.byPayload(payloadHash);
+      if (known?.status === "certified" || known?.status === "available") {
+        this.metrics.batches.inc({ result: "repeat" });
+        return view(known);
+      }
+    }
+  }
+
   async #run(payload: Uint8Array, payloadHash: string): Promise<BatchView> {
     const stopEncode = this.metrics.encodeSeconds.startTimer();
     const pending = `sha256:${payloadHash.replace(/^0x/, "")}`;
     this.explorer.encoding(pending, payload.length);
     let batch: Awaited<ReturnType<typeof encodeBatch>>;
+    const encoder = this.encoder;
     try {
-      batch = await encodeBatch(payload, { kzg: this.#kzg, concurrency: availableParallelism() });
+      batch = await encodeBatch(payload, {
+        kzg: this.#kzg,
+        concurrency: availableParallelism(),
+        ...(encoder
+          ? { encodeBlobs: (blobs: readonly Uint8Array[]) => encoder.encodeBlobs(blobs, payloadHash, this.owner) }
+          : {}),
+      });
       // [§12] Never certify data that would not decode: the frame must agree with the manifest.
       checkFrameStart(batch.manifest, batch.blobs[0]?.cells[0] ?? new Uint8Array());
     } catch (err) {
@@ -359,13 +450,16 @@ export class Disperser {
       const certificate = certificateToJson(dispersed.certificate);
       record = { ...record, status: "certified", certificate, updatedAt: Date.now() };
       // Durable before it is acknowledged: a certificate the rollup was given survives a crash.
+      // Another replica may have certified the same bytes first: then its certificate is the one.
       await this.store.put(record);
+      record = (await this.store.get(record.root)) ?? record;
       this.#cache.set(record.root, payload);
       this.metrics.certificates.inc();
       this.metrics.batches.inc({ result: "certified" });
-      log?.info({ signers: certificate.signers }, "certified");
-      this.explorer.update(manifest.root, { status: "certified", certified: { signers: certificate.signers } });
-      this.#notifyLightNodes(manifest.id, certificate, log);
+      const stored = record.certificate ?? certificate;
+      log?.info({ signers: stored.signers }, "certified");
+      this.explorer.update(manifest.root, { status: "certified", certified: { signers: stored.signers } });
+      this.#notifyLightNodes(manifest.id, stored, log);
       return view(record);
     } catch (err) {
       const error =
@@ -428,7 +522,7 @@ export class Disperser {
    */
   async available(root: Uint8Array): Promise<BatchView> {
     const key = toHex(root);
-    const record = this.store.get(key);
+    const record = await this.store.get(key);
     if (!record)
       throw new DisperserError("CELLAR_ERR_DISPERSER_NOT_FOUND", `batch ${key} is not known to this disperser`);
     if (record.status === "available") return view(record);
@@ -471,7 +565,7 @@ export class Disperser {
         { retryAfterSeconds: 5 },
       );
     }
-    const latest = this.store.get(record.root) ?? record;
+    const latest = (await this.store.get(record.root)) ?? record;
     const updated: BatchRecord = { ...latest, status: "available", availability, updatedAt: Date.now() };
     await this.store.put(updated);
     this.metrics.availability.inc({ result: availability.independent ? "light-node" : "own-sampler" });
@@ -480,16 +574,17 @@ export class Disperser {
   }
 
   /** The status of a batch this disperser has handled (from the durable store). */
-  status(root: Uint8Array): BatchView {
-    const record = this.store.get(toHex(root));
+  async status(root: Uint8Array): Promise<BatchView> {
+    await this.start();
+    const record = await this.store.get(toHex(root));
     if (!record)
       throw new DisperserError("CELLAR_ERR_DISPERSER_NOT_FOUND", `batch ${toHex(root)} is not known to this disperser`);
     return view(record);
   }
 
   /** The newest batches, newest first. */
-  recent(limit = 50): BatchView[] {
-    return this.store.recent(Math.max(1, Math.min(limit, 500))).map(view);
+  async recent(limit = 50): Promise<BatchView[]> {
+    return (await this.store.recent(Math.max(1, Math.min(limit, 500)))).map(view);
   }
 
   /**
@@ -515,7 +610,7 @@ export class Disperser {
   }
 
   async #retrieve(root: Uint8Array): Promise<Uint8Array> {
-    const record = this.store.get(toHex(root));
+    const record = await this.store.get(toHex(root));
     const known = record?.manifest;
     // Custody is the batch's own snapshot's (§10), whatever joined or left since.
     const reference = record?.certificate ? BigInt(record.certificate.reference) : undefined;
@@ -554,6 +649,7 @@ export class Disperser {
 
   async close(): Promise<void> {
     if (this.#pruneTimer) clearInterval(this.#pruneTimer);
+    if (this.#sweepTimer) clearInterval(this.#sweepTimer);
     await this.client.close();
     await this.store.close();
   }

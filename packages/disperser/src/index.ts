@@ -27,23 +27,42 @@ export { type Dispersed, type DisperseOptions, disperse } from "./disperse.js";
 export {
   type BatchStatusName,
   type BatchView,
+  type BlobEncoder,
   DISPERSER_DEFAULTS,
   Disperser,
   type DisperserModules,
   type DisperserOptions,
 } from "./disperser.js";
+export { buildEncoderApp, Encoder, type EncoderModules, type EncoderOptions } from "./encoder.js";
 export {
   DISPERSER_ERROR_CODES,
   DISPERSER_STATUS,
   DisperserError,
   type DisperserErrorCode,
 } from "./errors.js";
+export {
+  ENCODE_RESULT_BYTES,
+  EncoderFleet,
+  type EncoderFleetModules,
+  type EncoderFleetOptions,
+  parseEncoded,
+  serializeEncoded,
+} from "./fleet.js";
 export { createDisperserMetrics, type DisperserMetrics } from "./metrics.js";
 export { PayloadCache } from "./payload-cache.js";
+export {
+  createPool,
+  isConnectionError,
+  MIGRATIONS_DIR,
+  migrate,
+  PostgresDisperserStore,
+  type PostgresStoreOptions,
+} from "./pg-store.js";
 export { buildDisperserApp, type DisperserAppOptions, DisperserService } from "./server.js";
 export {
   type BatchRecord,
   type DisperserStore,
+  keepsStored,
   LmdbDisperserStore,
   MemoryDisperserStore,
 } from "./store.js";

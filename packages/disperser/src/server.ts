@@ -6,6 +6,7 @@ import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest }
 import { DEFAULT_DA_LAYER_BYTE, decodeAltDaCommitment, encodeAltDaCommitment } from "./alt-da.js";
 import { DISPERSER_DEFAULTS, type Disperser } from "./disperser.js";
 import { DISPERSER_STATUS, DisperserError } from "./errors.js";
+import { ENCODE_RESULT_BYTES, EncoderFleet } from "./fleet.js";
 
 export interface DisperserAppOptions {
   readonly daLayerByte?: number;
@@ -56,9 +57,10 @@ export function buildDisperserApp(disperser: Disperser, options: DisperserAppOpt
       corsReads: true,
       health: () => ({ nodes: disperser.nodes.length }),
       ready: {
+        // With a shared database: reachable now (replicas answer 503 while it restarts).
         store: async () => {
           await disperser.start();
-          return true;
+          return disperser.store.ready ? disperser.store.ready() : true;
         },
         nodeSet: () => (disperser.nodes.length > 0 ? true : "no node set"),
       },
@@ -79,7 +81,7 @@ export function buildDisperserApp(disperser: Disperser, options: DisperserAppOpt
         return wait === "available" ? disperser.available(parseId(posted.root)) : posted;
       });
       app.get<{ Querystring: { limit?: string } }>("/v1/batches", async (request) => ({
-        batches: disperser.recent(Number(request.query.limit ?? 50) || 50),
+        batches: await disperser.recent(Number(request.query.limit ?? 50) || 50),
       }));
       app.get<{ Params: { id: string } }>("/v1/batches/:id", async (request) =>
         disperser.status(parseId(request.params.id)),
@@ -113,6 +115,22 @@ export function buildDisperserApp(disperser: Disperser, options: DisperserAppOpt
         const bytes = await disperser.data(root, clientOf(request));
         return reply.type("application/octet-stream").send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
       });
+      // The encoder fleet's routes (§22): blobs out to the encoder holding the job's lease, results in.
+      const fleet = disperser.encoder instanceof EncoderFleet ? disperser.encoder : undefined;
+      if (fleet) {
+        app.get<{ Params: { id: string } }>("/v1/encode/jobs/:id/blob", async (request, reply) => {
+          const blob = await fleet.blobFor(request.params.id, request.headers);
+          return reply.type("application/octet-stream").send(Buffer.from(blob.buffer, blob.byteOffset, blob.length));
+        });
+        app.put<{ Params: { id: string } }>(
+          "/v1/encode/jobs/:id/result",
+          { bodyLimit: ENCODE_RESULT_BYTES },
+          async (request) => {
+            await fleet.complete(request.params.id, request.headers, body(request.body));
+            return { accepted: true };
+          },
+        );
+      }
       const explorer = { source: "disperser", feed: disperser.explorer, nodes: () => disperser.nodes } as const;
       registerExplorer(app, { ...explorer, replication: disperser.opts.replication });
     },

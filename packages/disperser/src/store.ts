@@ -25,23 +25,75 @@ export interface BatchRecord {
 }
 
 /**
- * The disperser's durable state behind a small interface, so that one machine keeps it in an
- * embedded LMDB file and several replicas can later share a database instead. Every write
+ * The disperser's durable state behind a small interface: one machine keeps it in an embedded
+ * LMDB file, several replicas share a PostgreSQL database (`PostgresDisperserStore`). Every write
  * resolves only once it is durable.
  */
 export interface DisperserStore {
-  get(root: string): BatchRecord | undefined;
-  /** The batch posted with this payload hash, if any. */
-  byPayload(payloadHash: string): BatchRecord | undefined;
+  get(root: string): Promise<BatchRecord | undefined>;
+  /** The live or certified batch posted with this payload hash, if any (failed ones are not). */
+  byPayload(payloadHash: string): Promise<BatchRecord | undefined>;
+  /** Writes the record, except over a certified one (`keepsStored`): read it back to know which won. */
   put(record: BatchRecord): Promise<void>;
   /** The newest batches first, at most `limit`. */
-  recent(limit: number): BatchRecord[];
-  /** Marks every batch left encoding or dispersing (by a process that died) failed; returns them. */
+  recent(limit: number): Promise<BatchRecord[]>;
+  /**
+   * Takes or renews `owner`'s claim on encoding and dispersing this payload for `leaseMs`:
+   * true when `owner` holds it now, false while another owner's claim is live. Of replicas given
+   * the same bytes at once, one does the work and the others wait for its batch.
+   */
+  claim(payloadHash: string, owner: string, leaseMs: number): Promise<boolean>;
+  /** Gives up `owner`'s claim (the batch is certified or failed). */
+  release(payloadHash: string, owner: string): Promise<void>;
+  /**
+   * Marks failed every batch left encoding or dispersing whose claim is not live (its process
+   * died); returns them.
+   */
   failInFlight(error: { code: string; message: string }, now?: number): Promise<BatchRecord[]>;
   /** Removes batches created before `before`; returns how many. */
   prune(before: number): Promise<number>;
-  count(): number;
+  count(): Promise<number>;
+  /** Whether other processes share the store (replicas): then batches in flight are swept while running. */
+  readonly shared?: boolean;
+  /** For `/readyz`: `true` when the store answers, the reason otherwise (a shared database). */
+  ready?(): Promise<true | string>;
   close(): Promise<void>;
+}
+
+/** Claims of one process (the embedded stores serve one disperser): lost with the process. */
+class LocalClaims {
+  readonly #claims = new Map<string, { owner: string; until: number }>();
+
+  claim(payloadHash: string, owner: string, leaseMs: number): boolean {
+    const now = Date.now();
+    const held = this.#claims.get(payloadHash);
+    if (held && held.owner !== owner && held.until > now) return false;
+    this.#claims.set(payloadHash, { owner, until: now + leaseMs });
+    return true;
+  }
+
+  release(payloadHash: string, owner: string): void {
+    if (this.#claims.get(payloadHash)?.owner === owner) this.#claims.delete(payloadHash);
+  }
+
+  live(payloadHash: string): boolean {
+    return (this.#claims.get(payloadHash)?.until ?? 0) > Date.now();
+  }
+}
+
+const inFlight = (r: BatchRecord) => r.status === "encoding" || r.status === "dispersing";
+
+/**
+ * A certified batch keeps its first certificate: only the `available` verdict may follow it. (Two
+ * replicas that both certified the same bytes, one after taking over a claim that lapsed, then
+ * answer with the same certificate.)
+ */
+export function keepsStored(previous: BatchRecord | undefined, next: BatchRecord): boolean {
+  return (
+    previous !== undefined &&
+    (previous.status === "certified" || previous.status === "available") &&
+    next.status !== "available"
+  );
 }
 
 /**
@@ -54,6 +106,7 @@ export class LmdbDisperserStore implements DisperserStore {
   readonly #batches: Database<BatchRecord, string>;
   readonly #payloads: Database<string, string>;
   readonly #created: Database<string, Buffer>;
+  readonly #claims = new LocalClaims();
 
   constructor(path: string) {
     this.#env = open({ path, compression: false });
@@ -62,18 +115,27 @@ export class LmdbDisperserStore implements DisperserStore {
     this.#created = this.#env.openDB({ name: "created", keyEncoding: "binary" });
   }
 
-  get(root: string): BatchRecord | undefined {
+  async get(root: string): Promise<BatchRecord | undefined> {
     return this.#batches.get(root);
   }
 
-  byPayload(payloadHash: string): BatchRecord | undefined {
+  async byPayload(payloadHash: string): Promise<BatchRecord | undefined> {
     const root = this.#payloads.get(payloadHash);
     return root === undefined ? undefined : this.#batches.get(root);
+  }
+
+  async claim(payloadHash: string, owner: string, leaseMs: number): Promise<boolean> {
+    return this.#claims.claim(payloadHash, owner, leaseMs);
+  }
+
+  async release(payloadHash: string, owner: string): Promise<void> {
+    this.#claims.release(payloadHash, owner);
   }
 
   async put(record: BatchRecord): Promise<void> {
     await this.#env.transaction(() => {
       const previous = this.#batches.get(record.root);
+      if (keepsStored(previous, record)) return;
       if (previous !== undefined && previous.payloadHash !== record.payloadHash) {
         this.#payloads.remove(previous.payloadHash);
       }
@@ -87,7 +149,7 @@ export class LmdbDisperserStore implements DisperserStore {
     await this.#env.flushed;
   }
 
-  recent(limit: number): BatchRecord[] {
+  async recent(limit: number): Promise<BatchRecord[]> {
     const out: BatchRecord[] = [];
     for (const { value } of this.#created.getRange({ reverse: true, limit })) {
       const record = this.#batches.get(value);
@@ -99,7 +161,7 @@ export class LmdbDisperserStore implements DisperserStore {
   async failInFlight(error: { code: string; message: string }, now = Date.now()): Promise<BatchRecord[]> {
     const stuck: BatchRecord[] = [];
     for (const { value } of this.#batches.getRange()) {
-      if (value.status === "encoding" || value.status === "dispersing") {
+      if (inFlight(value) && !this.#claims.live(value.payloadHash)) {
         stuck.push({ ...value, status: "failed", error, updatedAt: now });
       }
     }
@@ -124,7 +186,7 @@ export class LmdbDisperserStore implements DisperserStore {
     return old.length;
   }
 
-  count(): number {
+  async count(): Promise<number> {
     return this.#batches.getCount();
   }
 
@@ -145,29 +207,39 @@ function createdKey(createdAt: number, root: string): Buffer {
 export class MemoryDisperserStore implements DisperserStore {
   readonly #batches = new Map<string, BatchRecord>();
   readonly #payloads = new Map<string, string>();
+  readonly #claims = new LocalClaims();
 
-  get(root: string): BatchRecord | undefined {
+  async get(root: string): Promise<BatchRecord | undefined> {
     return this.#batches.get(root);
   }
 
-  byPayload(payloadHash: string): BatchRecord | undefined {
+  async byPayload(payloadHash: string): Promise<BatchRecord | undefined> {
     const root = this.#payloads.get(payloadHash);
     return root === undefined ? undefined : this.#batches.get(root);
   }
 
+  async claim(payloadHash: string, owner: string, leaseMs: number): Promise<boolean> {
+    return this.#claims.claim(payloadHash, owner, leaseMs);
+  }
+
+  async release(payloadHash: string, owner: string): Promise<void> {
+    this.#claims.release(payloadHash, owner);
+  }
+
   async put(record: BatchRecord): Promise<void> {
     const previous = this.#batches.get(record.root);
+    if (keepsStored(previous, record)) return;
     this.#batches.set(record.root, { ...record, createdAt: previous?.createdAt ?? record.createdAt });
     if (record.status === "failed") this.#payloads.delete(record.payloadHash);
     else this.#payloads.set(record.payloadHash, record.root);
   }
 
-  recent(limit: number): BatchRecord[] {
+  async recent(limit: number): Promise<BatchRecord[]> {
     return [...this.#batches.values()].sort((a, b) => b.createdAt - a.createdAt).slice(0, limit);
   }
 
   async failInFlight(error: { code: string; message: string }, now = Date.now()): Promise<BatchRecord[]> {
-    const stuck = [...this.#batches.values()].filter((r) => r.status === "encoding" || r.status === "dispersing");
+    const stuck = [...this.#batches.values()].filter((r) => inFlight(r) && !this.#claims.live(r.payloadHash));
     for (const r of stuck) await this.put({ ...r, status: "failed", error, updatedAt: now });
     return stuck;
   }
@@ -184,7 +256,7 @@ export class MemoryDisperserStore implements DisperserStore {
     return n;
   }
 
-  count(): number {
+  async count(): Promise<number> {
     return this.#batches.size;
   }
 

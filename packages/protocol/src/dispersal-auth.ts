@@ -93,8 +93,14 @@ export function dispersalAuthHeaders(auth: DispersalAuth): Record<string, string
   };
 }
 
-/** Reads an authorisation from request headers; only the shape is checked, not the signature. */
-export function parseDispersalAuth(headers: Readonly<Record<string, string | string[] | undefined>>): DispersalAuth {
+/**
+ * Reads an authorisation from request headers; only the shape is checked, not the signature.
+ * `keyHeader` names the header with the signer's public key (an encoder's, for encode requests).
+ */
+export function parseDispersalAuth(
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+  keyHeader: string = AUTH_HEADERS.disperser,
+): DispersalAuth {
   const one = (name: string): string => {
     const value = headers[name];
     if (typeof value !== "string" || value === "") {
@@ -106,7 +112,7 @@ export function parseDispersalAuth(headers: Readonly<Record<string, string | str
     const expiryText = one(AUTH_HEADERS.expiry);
     if (!/^\d{1,15}$/.test(expiryText)) throw new Error(`${AUTH_HEADERS.expiry} must be unix seconds`);
     return {
-      disperser: fromHex(one(AUTH_HEADERS.disperser), 48, AUTH_HEADERS.disperser),
+      disperser: fromHex(one(keyHeader), 48, keyHeader),
       expiry: Number(expiryText),
       nonce: fromHex(one(AUTH_HEADERS.nonce), 16, AUTH_HEADERS.nonce),
       signature: fromHex(one(AUTH_HEADERS.signature), 96, AUTH_HEADERS.signature),

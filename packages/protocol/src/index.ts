@@ -54,6 +54,13 @@ export {
   signDispersal,
   verifyDispersalAuth,
 } from "./dispersal-auth.js";
+export {
+  ENCODE_TAG,
+  ENCODER_HEADER,
+  encodeAuthMessage,
+  signEncodeRequest,
+  verifyEncodeRequest,
+} from "./encode-auth.js";
 export { PROTOCOL_ERROR_CODES, ProtocolError, type ProtocolErrorCode } from "./errors.js";
 export type { Feed } from "./feed.js";
 export {

@@ -1,9 +1,10 @@
 import { relative } from "node:path";
 import { Command, Option } from "@commander-js/extra-typings";
-import { positiveInt } from "../args.js";
+import { nonNegativeInt, positiveInt } from "../args.js";
 import type { CommandModule, OptionsOf } from "../command.js";
 import { DEFAULT_DEVNET_NODES, startDevnet } from "../devnet/devnet.js";
 import type { DevnetInfo } from "../devnet/devnet-file.js";
+import { EXIT_USAGE } from "../errors.js";
 import { logLevelOption } from "../options.js";
 import { type Io, printJson } from "../output.js";
 import { firstSignal } from "../runtime.js";
@@ -24,6 +25,21 @@ export const devnetDefinition = () =>
         .default("devnet")
         .env("CELLAR_DEVNET_DIR"),
     )
+    .addOption(
+      new Option("--store <kind>", "the disperser's store: its own LMDB, or a PostgreSQL the devnet starts")
+        .choices(["lmdb", "postgres"] as const)
+        .default("lmdb" as const),
+    )
+    .addOption(
+      new Option("--replicas <n>", "disperser replicas on the shared database (needs --store postgres)")
+        .argParser(positiveInt)
+        .default(1),
+    )
+    .addOption(
+      new Option("--encoders <n>", "cellar encoder processes for the replicas' blobs (needs --store postgres)")
+        .argParser(nonNegativeInt)
+        .default(0),
+    )
     .addOption(logLevelOption())
     .option("--json", "print the devnet (devnet.json plus its path) as one JSON line once ready", false)
     .addHelpText(
@@ -32,6 +48,7 @@ export const devnetDefinition = () =>
 Examples:
   $ cellar devnet                               8 nodes; writes devnet/devnet.json
   $ cellar devnet --nodes 4 --dir /tmp/dn       a smaller one elsewhere
+  $ cellar devnet --replicas 2 --encoders 2 --store postgres   two replicas, an encoder fleet
   $ cellar post batch.bin --devnet devnet/devnet.json   use it from another terminal
 Every process is a child on a free 127.0.0.1 port; SIGINT or SIGTERM stops them all. A node's
 "command" in devnet.json restarts it on its port with its data.`,
@@ -40,7 +57,13 @@ Every process is a child on a free 127.0.0.1 port; SIGINT or SIGTERM stops them 
 export type DevnetCommandOptions = OptionsOf<typeof devnetDefinition>;
 
 export const devnet: CommandModule = ({ io, run }) =>
-  devnetDefinition().action((options) => run(devnetCommand(options, io)));
+  devnetDefinition().action((options, command) => {
+    if (options.store !== "postgres" && (options.replicas > 1 || options.encoders > 0))
+      command.error("error: --replicas and --encoders share a database: add --store postgres", {
+        exitCode: EXIT_USAGE,
+      });
+    run(devnetCommand(options, io));
+  });
 
 /**
  * `cellar devnet`: a whole local network as child processes, described in DIR/devnet.json, until
@@ -52,6 +75,9 @@ export async function devnetCommand(options: DevnetCommandOptions, io: Io): Prom
     const devnet = await startDevnet({
       nodes: options.nodes,
       dir: options.dir,
+      store: options.store,
+      replicas: options.replicas,
+      encoders: options.encoders,
       logLevel: options.logLevel,
       onStep: (message) => {
         if (!options.json) io.stderr.write(`${message}\n`);

@@ -1,13 +1,21 @@
 import { mkdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { DEFAULT_DA_LAYER_BYTE, DISPERSER_DEFAULTS, Disperser, DisperserService } from "@cellar/disperser";
+import {
+  createDisperserMetrics,
+  DEFAULT_DA_LAYER_BYTE,
+  DISPERSER_DEFAULTS,
+  Disperser,
+  DisperserService,
+  EncoderFleet,
+  PostgresDisperserStore,
+} from "@cellar/disperser";
 import { sharedKzg } from "@cellar/kzg";
 import { sharedErasure } from "@cellar/native";
 import { createKeyFile, type NodeIdentity, readKeyFile } from "@cellar/node";
 import { DEFAULT_QUORUM } from "@cellar/protocol";
 import { toHex } from "@cellar/utils";
 import { Command, Option } from "@commander-js/extra-typings";
-import { daLayerByte, fraction, needNodeSet, nonNegativeInt, parseDuration, positiveInt } from "../args.js";
+import { daLayerByte, fraction, needNodeSet, nonNegativeInt, parseDuration, positiveInt, storeArg } from "../args.js";
 import type { CommandModule, OptionsOf } from "../command.js";
 import { loadNodeSet, nodeFeedOf, snapshotsOf } from "../config.js";
 import {
@@ -79,6 +87,29 @@ export const disperserDefinition = () =>
         new Option("--data <dir>", "directory of the durable batch store (statuses, certificates)").env("CELLAR_DATA"),
       )
       .addOption(
+        new Option(
+          "--store <lmdb|postgres://…>",
+          "where statuses and certificates are kept: lmdb (in --data) or a PostgreSQL URL shared by replicas",
+        )
+          .argParser(storeArg)
+          .env("CELLAR_STORE")
+          .default("lmdb"),
+      )
+      .addOption(
+        new Option(
+          "--claim-lease <seconds>",
+          "with --store postgres: how long a replica's hold on a batch lasts unless renewed",
+        )
+          .argParser(positiveInt)
+          .default(DISPERSER_DEFAULTS.claimLeaseMs / 1000),
+      )
+      .addOption(
+        new Option(
+          "--public-url <url>",
+          "where encoders reach this replica for blobs and results (default: the listening URL)",
+        ).env("CELLAR_PUBLIC_URL"),
+      )
+      .addOption(
         new Option("--retention <duration>", "forget batches older than this (0: keep all)")
           .argParser(parseDuration)
           .default(DISPERSER_DEFAULTS.retentionMs / 1000, "0"),
@@ -111,6 +142,8 @@ Examples:
   $ cellar disperser --nodes nodes.json --quorum 0.75   stricter certificates
   $ cellar disperser --rpc http://127.0.0.1:8545 --registry 0x… --chain-id 31337 --inbox 0x…
                                                         node set from the L1 registry
+  $ cellar disperser --nodes nodes.json --store postgres://cellar@db:5432/cellar --port 7001
+                                                        one of several replicas on one database
 
 OP Stack: run op-node/op-batcher with --altda.enabled --altda.da-service
   --altda.da-server=http://127.0.0.1:7000 (generic commitments 0x01 || 0x43 || root).`,
@@ -130,11 +163,26 @@ export async function disperserCommand(options: DisperserCommandOptions, io: Io)
     const snapshots = snapshotsOf(options);
     // The signing key: --key, else DIR/disperser.key (created once), else a key for this run only.
     const identity = await disperserIdentity(options);
+    const kzg = sharedKzg({ precompute: true });
+    // Replicas share one PostgreSQL database: its schema is migrated here, and blobs go to the
+    // encoder fleet announced in it (or are encoded here when no encoder is alive).
+    const store = options.store.startsWith("postgres")
+      ? await PostgresDisperserStore.open({ url: options.store, logger })
+      : undefined;
+    const metrics = createDisperserMetrics();
+    const fleet = store
+      ? new EncoderFleet(
+          { pool: store.pool, ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}) },
+          { kzg, logger, registry: metrics.registry },
+        )
+      : undefined;
     const disperser = new Disperser(
       {
         ...(identity ? { key: identity.secretKey } : {}),
-        ...(options.data === undefined ? {} : { dataDir: join(options.data, "batches.lmdb") }),
+        ...(store ? { store } : {}),
+        ...(options.data === undefined || store ? {} : { dataDir: join(options.data, "batches.lmdb") }),
         retentionMs: options.retention * 1000,
+        claimLeaseMs: options.claimLease * 1000,
         cacheBytes: options.cache * MIB,
         sampleBeforeCommit: options.sampleBeforeCommit,
         availabilityDeadlineMs: options.availabilityDeadline * 1000,
@@ -148,7 +196,13 @@ export async function disperserCommand(options: DisperserCommandOptions, io: Io)
         deadlineMs: options.deadline * 1000,
         lightNodes: options.light ?? [],
       },
-      { kzg: sharedKzg({ precompute: true }), erasure: sharedErasure({ log: logger.info.bind(logger) }), logger },
+      {
+        kzg,
+        erasure: sharedErasure({ log: logger.info.bind(logger) }),
+        logger,
+        metrics,
+        ...(fleet ? { encoder: fleet } : {}),
+      },
     );
     const service = new DisperserService(disperser, {
       host: options.host,
@@ -160,9 +214,18 @@ export async function disperserCommand(options: DisperserCommandOptions, io: Io)
       ...nodeFeedOf(options),
     });
     return {
-      service,
+      service: {
+        // Encoders fetch blobs from, and send results to, where this replica listens.
+        start: async () => {
+          const url = await service.start();
+          if (fleet && fleet.publicUrl === undefined) fleet.publicUrl = url;
+          return url;
+        },
+        stop: () => service.stop(),
+      },
       ready: (url) => {
         const ready = {
+          store: store ? "postgres" : options.data === undefined ? "memory" : "lmdb",
           nodes: disperser.nodes.length,
           publicKey: toHex(disperser.publicKey),
           explorer: `${url}/explorer/`,

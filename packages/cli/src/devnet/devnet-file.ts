@@ -43,6 +43,10 @@ export interface DevnetInfo {
   disperser: DevnetService;
   light: DevnetService;
   nodes: DevnetNode[];
+  /** With `--store postgres`: the shared database, every disperser replica (the first is `disperser`) and the encoders. */
+  postgres?: { url: string; dir: string };
+  replicas?: DevnetService[];
+  encoders?: DevnetService[];
 }
 
 export const DEVNET_FILE = "devnet.json";

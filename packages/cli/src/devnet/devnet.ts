@@ -8,6 +8,7 @@ import { CliError } from "../errors.js";
 import { type ChildServer, freePorts, isAlive, spawnServer } from "./children.js";
 import { DEVNET_FILE, type DevnetInfo, type DevnetNode, readDevnetFile, writeDevnetFile } from "./devnet-file.js";
 import { type Anvil, cellarL1, type L1 } from "./l1.js";
+import { type Postgres, startPostgres } from "./postgres.js";
 
 export interface DevnetOptions {
   /** Storage nodes to run (default 8). */
@@ -21,6 +22,12 @@ export interface DevnetOptions {
   readonly logLevel?: string;
   /** How long each child may take to print its ready line (default 120 s). */
   readonly startTimeoutMs?: number;
+  /** Where the disperser keeps its state: its own LMDB (default) or a PostgreSQL the devnet starts. */
+  readonly store?: "lmdb" | "postgres";
+  /** Disperser replicas on the shared database (default 1; more need `store: "postgres"`). */
+  readonly replicas?: number;
+  /** `cellar encoder` processes taking the replicas' blobs (default 0; need `store: "postgres"`). */
+  readonly encoders?: number;
   /** Progress, for people: one short line per step. */
   readonly onStep?: (message: string) => void;
 }
@@ -54,12 +61,22 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
   const logLevel = options.logLevel ?? "info";
   const timeoutMs = options.startTimeoutMs ?? 120_000;
   const step = options.onStep ?? (() => {});
+  const store = options.store ?? "lmdb";
+  const replicas = options.replicas ?? 1;
+  const encoderCount = options.encoders ?? 0;
+  if (!Number.isInteger(replicas) || replicas < 1 || !Number.isInteger(encoderCount) || encoderCount < 0) {
+    throw new CliError("CELLAR_ERR_CLI_USAGE", "replicas must be at least 1 and encoders at least 0", {});
+  }
+  if (store !== "postgres" && (replicas > 1 || encoderCount > 0)) {
+    throw new CliError("CELLAR_ERR_CLI_USAGE", "replicas and encoders share a database: add --store postgres", {});
+  }
   const dir = resolve(options.dir);
   const file = join(dir, DEVNET_FILE);
   await prepareDir(dir, file);
   await mkdir(join(dir, "logs"), { recursive: true });
 
   let anvil: Anvil | null = null;
+  let postgres: Postgres | null = null;
   const nodeChildren: ChildServer[] = [];
   const services: ChildServer[] = [];
   let stopped: Promise<void> | null = null;
@@ -69,12 +86,14 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       await Promise.all(services.map((c) => c.stop()));
       await Promise.all(nodeChildren.map((c) => c.stop()));
       await anvil?.stop();
+      await postgres?.close();
     })();
     return stopped;
   };
 
   try {
-    const ports = await freePorts(count + 2);
+    // Nodes, the light node, the replicas, the encoders.
+    const ports = await freePorts(count + 1 + replicas + encoderCount);
     const urls = ports.map((p) => `http://127.0.0.1:${p}`);
     // The disperser's signing key: the nodes accept dispersals signed with it and no other.
     const disperserDir = join(dir, "disperser");
@@ -163,29 +182,49 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       return { record, child, dataDir, keyFile, log };
     });
     step(`${nodes.length} storage nodes listening`);
-    // The light node's URL is known before it listens, so both services start together.
+    if (store === "postgres") {
+      postgres = await startPostgres();
+      step(`PostgreSQL on 127.0.0.1:${postgres.port}`);
+    }
+    const shared = postgres ? ["--store", postgres.url] : ["--data", disperserDir];
+    // The light node's URL is known before it listens, so the services start together; every
+    // replica signs with the one disperser key.
     const lightUrl = urls[count] as string;
-    const [light, disperser] = (await mapConcurrent(
+    const [light, disperser, ...others] = (await mapConcurrent(
       [
-        { role: "light", port: ports[count], extra: [] as string[] },
-        {
+        { role: "light", name: "light", port: ports[count], extra: [] as string[] },
+        ...Array.from({ length: replicas }, (_, r) => ({
           role: "disperser",
-          port: ports[count + 1],
-          extra: ["--light", lightUrl, "--key", disperserKey, "--data", disperserDir, "--sample-before-commit"],
-        },
+          name: r === 0 ? "disperser" : `disperser-${r}`,
+          port: ports[count + 1 + r],
+          extra: ["--light", lightUrl, "--key", disperserKey, ...shared, "--sample-before-commit"],
+        })),
+        ...Array.from({ length: encoderCount }, (_, e) => ({
+          role: "encoder",
+          name: `encoder-${e}`,
+          port: ports[count + 1 + replicas + e],
+          extra: ["--store", postgres?.url ?? ""],
+        })),
       ],
       2,
-      async ({ role, port, extra }) => {
+      async ({ role, name, port, extra }) => {
+        // An encoder needs only the database: the chain's flags are the other roles'.
+        const flags = role === "encoder" ? ["--log-level", logLevel] : common;
         const child = await spawnServer({
-          args: [role, "--host", "127.0.0.1", "--port", String(port), ...common, ...extra],
+          args: [role, "--host", "127.0.0.1", "--port", String(port), ...flags, ...extra],
           timeoutMs,
-          logFile: logs(role),
+          logFile: logs(name),
         });
         services.push(child);
         return child;
       },
-    )) as [ChildServer, ChildServer];
-    step(`light node on ${light.url}, disperser on ${disperser.url}`);
+    )) as [ChildServer, ChildServer, ...ChildServer[]];
+    const replicaChildren = [disperser, ...others.slice(0, replicas - 1)];
+    const encoderChildren = others.slice(replicas - 1);
+    step(
+      `light node on ${light.url}, disperser on ${replicaChildren.map((c) => c.url).join(", ")}` +
+        (encoderChildren.length > 0 ? `, ${encoderChildren.length} encoder(s)` : ""),
+    );
 
     const info: DevnetInfo = {
       version: 1,
@@ -204,6 +243,13 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       nodeSet,
       disperser: service(disperser, logs("disperser")),
       light: service(light, logs("light")),
+      ...(postgres
+        ? {
+            postgres: { url: postgres.url, dir: postgres.dir },
+            replicas: replicaChildren.map((c, r) => service(c, logs(r === 0 ? "disperser" : `disperser-${r}`))),
+            encoders: encoderChildren.map((c, e) => service(c, logs(`encoder-${e}`))),
+          }
+        : {}),
       nodes: nodes.map(
         ({ record, child, dataDir, keyFile, log }): DevnetNode => ({
           index: record.index,
@@ -216,7 +262,12 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       ),
     };
     await writeDevnetFile(file, info);
-    return { info, file, children: [...nodes.map((n) => n.child), light, disperser], stop };
+    return {
+      info,
+      file,
+      children: [...nodes.map((n) => n.child), light, ...replicaChildren, ...encoderChildren],
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;
@@ -249,9 +300,15 @@ async function prepareDir(dir: string, file: string): Promise<void> {
       },
     );
   const old = await readDevnetFile(file);
-  const live = [old.pid, old.l1?.pid, old.disperser.pid, old.light.pid, ...old.nodes.map((n) => n.pid)].filter(
-    (pid): pid is number => pid !== undefined && pid !== process.pid && isAlive(pid),
-  );
+  const fleet = [...(old.replicas ?? []), ...(old.encoders ?? [])].map((s) => s.pid);
+  const live = [
+    old.pid,
+    old.l1?.pid,
+    old.disperser.pid,
+    old.light.pid,
+    ...old.nodes.map((n) => n.pid),
+    ...fleet,
+  ].filter((pid): pid is number => pid !== undefined && pid !== process.pid && isAlive(pid));
   if (live.length > 0)
     throw new CliError(
       "CELLAR_ERR_CLI_OUTPUT_EXISTS",
