@@ -188,7 +188,10 @@ export function createService(
       );
       refused.inc({ code: answer.code });
       const body = JSON.stringify({ error: { code: answer.code, message: answer.message } });
-      if (socket.writable) {
+      // An answer already under way on this socket (a refusal sent before the body turned out
+      // malformed) must not be followed by a second one: the socket is only closed (as Node does).
+      const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+      if (socket.writable && !inFlight?.headersSent) {
         socket.write(
           `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`,
         );

@@ -165,7 +165,7 @@ t.test("the request budget: a window per address, refused before routing, in bou
     child: () => logger,
     ...Object.fromEntries(["error", "warn", "debug", "trace", "fatal", "silent"].map((k) => [k, () => {}])),
   } as unknown as NonNullable<ServiceOptions["logger"]>;
-  const { url } = await serve({ corsReads: true, logger, limits: { rateLimit: { max: 1, windowMs: 60_000 } } });
+  const { url, port } = await serve({ corsReads: true, logger, limits: { rateLimit: { max: 1, windowMs: 60_000 } } });
   const first = await request(`${url}/v1/hello`);
   t.equal(first.statusCode, 200);
   await first.body.dump();
@@ -181,6 +181,12 @@ t.test("the request budget: a window per address, refused before routing, in bou
   t.equal(put.headers["access-control-allow-origin"], undefined, "writes stay closed to other origins");
   await put.body.dump();
   t.equal(lines.filter((l) => (l as { client?: string }).client !== undefined).length, 1, "logged once a window");
+  // Refused from its headers, then a malformed body: one answer on the socket, not two.
+  const { answer } = await rawUntilClosed(
+    port,
+    "POST /v1/upload HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\nzz\r\nab\r\n0\r\n\r\n",
+  );
+  t.equal(answer.match(/HTTP\/1\.1 \d{3}/g)?.join(), "HTTP/1.1 429", answer);
 });
 
 t.test("/readyz: 200 with every check, 503 naming the failing ones", async (t) => {
