@@ -1,8 +1,12 @@
 // A flooding client in a process of its own, so that its work is not counted in the measured
 // process: `startFlood(plan)` spawns this file, which sends each target's requests at the given
-// rate from `localAddress` for `durationMs`, then reports how they were answered.
+// rate from `localAddress` for `durationMs`, then reports how they were answered. With `sink`,
+// the same flood goes to a server in the flooder's own process that refuses everything (429):
+// the machine carries the same work, but none of it lands on the flooded service (the control).
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { Agent, request } from "undici";
@@ -23,6 +27,8 @@ export interface FloodPlan {
   readonly durationMs: number;
   readonly connections: number;
   readonly targets: readonly FloodTarget[];
+  /** Send the flood to a refusing server in the flooder's process instead (same paths). */
+  readonly sink?: boolean;
 }
 
 export interface FloodReport {
@@ -63,7 +69,35 @@ export async function startFlood(plan: FloodPlan): Promise<Flood> {
   return { done, child };
 }
 
-async function flood(plan: FloodPlan): Promise<FloodReport> {
+/** A server that reads and drops every request and answers 429, as a flooded service's budget would. */
+async function startSink(): Promise<{ origin: string; close: () => void }> {
+  const body = JSON.stringify({ error: { code: "CELLAR_ERR_SERVICE_RATE_LIMITED", message: "sink" } });
+  const server = createServer((req, res) => {
+    req.resume();
+    res.writeHead(429, { "content-type": "application/json", "content-length": body.length, "retry-after": "1" });
+    res.end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+}
+
+async function flood(given: FloodPlan): Promise<FloodReport> {
+  const sink = given.sink ? await startSink() : undefined;
+  const plan = sink
+    ? {
+        ...given,
+        targets: given.targets.map((x) => {
+          const url = new URL(x.url);
+          return { ...x, url: `${sink.origin}${url.pathname}${url.search}` };
+        }),
+      }
+    : given;
   const agent = new Agent({
     localAddress: plan.localAddress,
     connections: plan.connections,
@@ -129,6 +163,7 @@ async function flood(plan: FloodPlan): Promise<FloodReport> {
   await Promise.all(pending);
   const seconds = (performance.now() - started) / 1000;
   await agent.close();
+  sink?.close();
   return { answers, sent, skipped, seconds, acknowledged };
 }
 
