@@ -13,7 +13,7 @@ mkdirSync(join(root, ".tap"), { recursive: true });
 rmSync(figures, { force: true });
 const files = process.argv.slice(2).some((a) => !a.startsWith("-"))
   ? []
-  : ["test/reliability/", "test/node-crash.test.ts"];
+  : ["test/reliability/", "test/node-crash.test.ts", "test/services-hardening.test.ts"];
 const npx = process.platform === "win32" ? "npx.cmd" : "npx";
 const started = Date.now();
 const tap = spawnSync(

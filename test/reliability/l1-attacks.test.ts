@@ -13,11 +13,13 @@ import {
   cellarRegistryAbi,
   deployContracts,
   isRecorded,
+  L1Error,
   latestBlock,
   operatorOf,
   publicClient,
   readNodeSet,
   registerNode,
+  revertReason,
   settleBatch,
   startAnvil,
   uncompressedPublicKey,
@@ -50,12 +52,34 @@ for (const [i, secretKey] of keys.entries())
   await registerNode({ ...owner, registry, url: `http://127.0.0.1:${20_000 + i}`, secretKey, stake: 10n });
 const set = await readNodeSet({ rpcUrl: anvil.rpcUrl, registry });
 
-/** 1 if the call went through, 0 if it was refused (reverted, or refused before it was sent). */
+/** The contract errors the chain refused calls with, by name, since the last `takeReverts()`. */
+let reverts = new Map<string, number>();
+const takeReverts = () => {
+  const seen = [...reverts].map(([name, k]) => `${k} × ${name}`).join(", ");
+  reverts = new Map();
+  return seen;
+};
+
+/**
+ * 1 if the call went through, 0 if the chain refused it: a revert, with the contract's error
+ * (viem's `ContractFunctionRevertedError`, or the L1 package's `CELLAR_ERR_L1_REVERTED` around
+ * it). Any other failure (a refusal before the call was sent, a transport error) is not a
+ * refusal by the contracts and fails the test.
+ */
 async function accepted(work: Promise<unknown>): Promise<number> {
   try {
     await work;
     return 1;
-  } catch {
+  } catch (err) {
+    const reason =
+      err instanceof L1Error
+        ? err.code === "CELLAR_ERR_L1_REVERTED"
+          ? String(err.context.reason)
+          : null
+        : revertReason(err);
+    if (reason === null) throw err;
+    const name = reason.replace(/\(.*$/s, "");
+    reverts.set(name, (reverts.get(name) ?? 0) + 1);
     return 0;
   }
 }
@@ -80,11 +104,12 @@ function certify(
   );
 }
 
-const tally: { attack: string; tries: number; accepted: number }[] = [];
+const tally: { attack: string; tries: number; accepted: number; reverts: string }[] = [];
 async function attack(name: string, tries: number, one: (i: number) => Promise<number>) {
   let n = 0;
+  takeReverts();
   for (let i = 0; i < tries; i++) n += await one(i);
-  tally.push({ attack: name, tries, accepted: n });
+  tally.push({ attack: name, tries, accepted: n, reverts: takeReverts() });
 }
 
 t.test("economic attacks on the registry and the inbox: accepted 0", async (t) => {
@@ -173,13 +198,13 @@ t.test("economic attacks on the registry and the inbox: accepted 0", async (t) =
     return accepted(settleBatch({ ...attacker, inbox, ...b, certificate: cert }));
   });
   for (const a of tally) {
-    t.equal(a.accepted, 0, `${a.attack}: ${a.accepted}/${a.tries} accepted`);
+    t.equal(a.accepted, 0, `${a.attack}: ${a.accepted}/${a.tries} accepted; reverted with ${a.reverts}`);
     figure(t, {
       area: "L1",
       guarantee: "economic attacks accepted 0",
       attack: a.attack,
       count: a.tries,
-      observed: `${a.accepted} accepted`,
+      observed: `${a.accepted} accepted; reverted: ${a.reverts}`,
       bound: "0",
     });
   }
@@ -249,7 +274,9 @@ t.test("fast-check: malformed points, bitmaps, keys and proofs sent raw to the c
     n,
   );
   let inboxAccepted = 0;
+  takeReverts();
   for (const p of inputs) inboxAccepted += await accepted(post(p));
+  const inboxReverts = takeReverts();
   const registerRaw = (key: Uint8Array, pop: Uint8Array) =>
     client.simulateContract({
       address: registry,
@@ -280,8 +307,13 @@ t.test("fast-check: malformed points, bitmaps, keys and proofs sent raw to the c
   );
   let registryAccepted = 0;
   for (const [k, p] of regInputs) registryAccepted += await accepted(registerRaw(k, p));
-  t.equal(inboxAccepted, 0, `postBatch: ${inboxAccepted}/${n} malformed calls accepted`);
-  t.equal(registryAccepted, 0, `register: ${registryAccepted}/${n} malformed calls accepted`);
+  const registryReverts = takeReverts();
+  t.equal(inboxAccepted, 0, `postBatch: ${inboxAccepted}/${n} malformed calls accepted; reverted with ${inboxReverts}`);
+  t.equal(
+    registryAccepted,
+    0,
+    `register: ${registryAccepted}/${n} malformed calls accepted; reverted with ${registryReverts}`,
+  );
   t.equal(await accepted(post(honest)), 1, "the honest call is still accepted after");
   t.equal(await isRecorded({ rpcUrl: anvil.rpcUrl, inbox, root: b.root }), false, "simulated only: nothing recorded");
   figure(t, {
@@ -289,7 +321,7 @@ t.test("fast-check: malformed points, bitmaps, keys and proofs sent raw to the c
     guarantee: "malformed contract inputs accepted 0",
     attack: "postBatch: mutated and random signatures (points), bitmaps, non-signer keys, checkpoint hints",
     count: n,
-    observed: `${inboxAccepted} accepted`,
+    observed: `${inboxAccepted} accepted; reverted: ${inboxReverts}`,
     bound: "0",
   });
   figure(t, {
@@ -297,7 +329,7 @@ t.test("fast-check: malformed points, bitmaps, keys and proofs sent raw to the c
     guarantee: "malformed contract inputs accepted 0",
     attack: "register: mutated and random keys and proofs of possession",
     count: n,
-    observed: `${registryAccepted} accepted`,
+    observed: `${registryAccepted} accepted; reverted: ${registryReverts}`,
     bound: "0",
   });
 });

@@ -238,17 +238,20 @@ export class Disperser {
     });
     this.store =
       opts.store ?? (opts.dataDir === undefined ? new MemoryDisperserStore() : new LmdbDisperserStore(opts.dataDir));
+    // One client never holds every running slot: the last one stays open to the others.
     this.posts = new WorkQueue({
       name: "post",
       concurrency: this.opts.postConcurrency,
       maxQueued: this.opts.postQueue,
       maxPerClient: this.opts.maxPerClient,
+      maxRunningPerClient: Math.max(1, this.opts.postConcurrency - 1),
     });
     this.reads = new WorkQueue({
       name: "read",
       concurrency: 2,
       maxQueued: 16,
       maxPerClient: this.opts.maxPerClient,
+      maxRunningPerClient: 1,
     });
     this.#cache = new PayloadCache(this.opts.cacheBytes);
   }

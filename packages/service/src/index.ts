@@ -17,6 +17,7 @@
  * @packageDocumentation
  */
 
+export { AddressBudget } from "./budget.js";
 export { SERVICE_ERROR_CODES, SERVICE_STATUS, ServiceError, type ServiceErrorCode } from "./errors.js";
 export { DEFAULT_LIMITS, type RateLimit, resolveLimits, type ServiceLimits } from "./limits.js";
 export {

@@ -1,4 +1,4 @@
-import { STATUS_CODES } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import { CellarError } from "@cellar/utils";
 import rateLimit from "@fastify/rate-limit";
@@ -10,6 +10,7 @@ import Fastify, {
   type FastifyRequest,
 } from "fastify";
 import { Counter, type Registry } from "prom-client";
+import { AddressBudget } from "./budget.js";
 import { SERVICE_STATUS, ServiceError } from "./errors.js";
 import { resolveLimits, type ServiceLimits } from "./limits.js";
 
@@ -102,6 +103,9 @@ export function answerFor(err: unknown, options: Pick<ServiceOptions, "area" | "
   return { status: 500, code: "CELLAR_ERR_SERVICE_INTERNAL", message: "internal error" };
 }
 
+/** Routes outside the request budget, so that monitoring is never locked out. */
+const UNMETERED = /^\/(healthz|readyz|metrics)(\?|$)/;
+
 /** The client address a request is counted against (the socket's, never a header a caller sets). */
 export function clientOf(request: FastifyRequest): string {
   return request.socket.remoteAddress ?? request.ip;
@@ -119,17 +123,57 @@ export function createService(
   routes: (app: FastifyInstance) => void | Promise<void>,
 ): FastifyInstance {
   const limits = resolveLimits(options.limits, options.defaults);
+  const { max, windowMs } = limits.rateLimit;
+  const budget = max > 0 ? new AddressBudget(max, windowMs) : undefined;
+  // [§20] An address past its budget is refused on Node's raw request, before Fastify does any
+  // work for it: no request object, hooks, routing or serialisation (a canned JSON answer).
+  const overBudget = (req: IncomingMessage, res: ServerResponse): boolean => {
+    if (budget === undefined || UNMETERED.test(req.url ?? "")) return false;
+    const address = req.socket.remoteAddress ?? "";
+    const retryAfter = budget.take(address);
+    if (retryAfter === 0) return false;
+    refused.inc({ code: "CELLAR_ERR_SERVICE_RATE_LIMITED" });
+    if (budget.firstRefusal(address))
+      options.logger?.info(
+        { client: address, max, windowMs },
+        "request budget used up: refusing until the window ends",
+      );
+    const body = JSON.stringify({
+      error: {
+        code: "CELLAR_ERR_SERVICE_RATE_LIMITED",
+        message: `more than ${max} requests from this address in ${windowMs / 1000} s, retry in ${retryAfter} s`,
+      },
+    });
+    const cors = options.corsReads && (req.method === "GET" || req.method === "HEAD");
+    res.writeHead(429, {
+      "content-type": "application/json; charset=utf-8",
+      "content-length": Buffer.byteLength(body),
+      "retry-after": String(retryAfter),
+      ...(cors ? { "access-control-allow-origin": "*" } : {}),
+    });
+    res.end(req.method === "HEAD" ? undefined : body);
+    return true;
+  };
+  const http = {
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
+  };
   const common = {
+    // The server Fastify would make (the same deadlines), with the budget checked first.
+    serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) => {
+      const server = createServer(http, (req, res) => {
+        if (!overBudget(req, res)) handler(req, res);
+      });
+      server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+      server.requestTimeout = limits.requestTimeoutMs;
+      server.setTimeout(limits.idleTimeoutMs);
+      return server;
+    },
     bodyLimit: limits.bodyLimit,
     connectionTimeout: limits.idleTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,
-    // Node checks the header and request deadlines on this interval (30 s by default).
-    http: {
-      headersTimeout: limits.headersTimeoutMs,
-      requestTimeout: limits.requestTimeoutMs,
-      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
-    },
     return503OnClosing: true,
     forceCloseConnections: true,
     // A request Node's parser refuses (a broken request line, headers past the size limit, a
@@ -144,7 +188,10 @@ export function createService(
       );
       refused.inc({ code: answer.code });
       const body = JSON.stringify({ error: { code: answer.code, message: answer.message } });
-      if (socket.writable) {
+      // An answer already under way on this socket (a refusal sent before the body turned out
+      // malformed) must not be followed by a second one: the socket is only closed (as Node does).
+      const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+      if (socket.writable && !inFlight?.headersSent) {
         socket.write(
           `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`,
         );
@@ -219,9 +266,11 @@ export function createService(
     });
   }
 
+  // The budget of every route is checked before Fastify (above); routes with a budget of their
+  // own (`config: {rateLimit: {max, timeWindow}}`, the disperser's posts) are checked here.
   if (limits.rateLimit.max > 0) {
     void app.register(rateLimit, {
-      global: true,
+      global: false,
       max: limits.rateLimit.max,
       timeWindow: limits.rateLimit.windowMs,
       keyGenerator: clientOf,

@@ -3,7 +3,14 @@
 import { connect, type Socket } from "node:net";
 import { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
-import { createService, DEFAULT_LIMITS, resolveLimits, type ServiceOptions, WorkQueue } from "@cellar/service";
+import {
+  AddressBudget,
+  createService,
+  DEFAULT_LIMITS,
+  resolveLimits,
+  type ServiceOptions,
+  WorkQueue,
+} from "@cellar/service";
 import type { FastifyInstance } from "fastify";
 import { Registry } from "prom-client";
 import t from "tap";
@@ -134,6 +141,54 @@ t.test("a flood from one address gets 429 with Retry-After; another address is s
   t.match(metrics, /cellar_http_refused_total\{code="CELLAR_ERR_SERVICE_RATE_LIMITED"\} 20/);
 });
 
+t.test("the request budget: a window per address, refused before routing, in bounded memory", async (t) => {
+  const budget = new AddressBudget(2, 1000, 3);
+  t.equal(budget.take("a", 0), 0);
+  t.equal(budget.take("a", 0), 0);
+  t.equal(budget.take("a", 100), 1, "past the budget: retry once the window ends");
+  t.ok(budget.firstRefusal("a"));
+  t.equal(budget.take("a", 100), 1);
+  t.notOk(budget.firstRefusal("a"), "only the first refusal of a window is the first");
+  t.equal(budget.take("a", 1000), 0, "a new window");
+  budget.take("b", 1000);
+  budget.take("c", 1000);
+  t.equal(budget.size, 3);
+  budget.take("d", 1500);
+  t.equal(budget.size, 3, "every window current: the oldest address goes");
+  budget.take("e", 2600);
+  t.equal(budget.size, 1, "finished windows are dropped");
+
+  const lines: unknown[] = [];
+  const logger = {
+    level: "info",
+    info: (obj: unknown) => lines.push(obj),
+    child: () => logger,
+    ...Object.fromEntries(["error", "warn", "debug", "trace", "fatal", "silent"].map((k) => [k, () => {}])),
+  } as unknown as NonNullable<ServiceOptions["logger"]>;
+  const { url, port } = await serve({ corsReads: true, logger, limits: { rateLimit: { max: 1, windowMs: 60_000 } } });
+  const first = await request(`${url}/v1/hello`);
+  t.equal(first.statusCode, 200);
+  await first.body.dump();
+  const get = await request(`${url}/v1/hello`);
+  t.equal(get.statusCode, 429);
+  t.equal(get.headers["access-control-allow-origin"], "*", "a refused read still answers any origin");
+  t.match(await get.body.json(), { error: { code: "CELLAR_ERR_SERVICE_RATE_LIMITED", message: /retry in \d+ s/ } });
+  const head = await request(`${url}/v1/hello`, { method: "HEAD" });
+  t.equal(head.statusCode, 429);
+  t.equal(await head.body.text(), "", "no body for HEAD");
+  const put = await request(`${url}/v1/upload`, { method: "PUT", body: Buffer.alloc(10) });
+  t.equal(put.statusCode, 429);
+  t.equal(put.headers["access-control-allow-origin"], undefined, "writes stay closed to other origins");
+  await put.body.dump();
+  t.equal(lines.filter((l) => (l as { client?: string }).client !== undefined).length, 1, "logged once a window");
+  // Refused from its headers, then a malformed body: one answer on the socket, not two.
+  const { answer } = await rawUntilClosed(
+    port,
+    "POST /v1/upload HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\nzz\r\nab\r\n0\r\n\r\n",
+  );
+  t.equal(answer.match(/HTTP\/1\.1 \d{3}/g)?.join(), "HTTP/1.1 429", answer);
+});
+
 t.test("/readyz: 200 with every check, 503 naming the failing ones", async (t) => {
   let storeOpen = true;
   const { url } = await serve({
@@ -195,6 +250,50 @@ t.test("errors: a bug is a 500 that reveals nothing; unknown routes are the serv
   const missing = await request(`${url}/nope`);
   t.equal(missing.statusCode, 404);
   t.match(await missing.body.json(), { error: { code: "CELLAR_ERR_NODE_NOT_FOUND" } });
+});
+
+t.test("the work queue keeps slots for other clients: one client runs at most its running cap", async (t) => {
+  t.throws(() => new WorkQueue({ name: "x", concurrency: 2, maxQueued: 1, maxRunningPerClient: 0 }), {
+    code: "CELLAR_ERR_SERVICE_CONFIG",
+  });
+  const q = new WorkQueue({ name: "post", concurrency: 2, maxQueued: 2, maxPerClient: 3, maxRunningPerClient: 1 });
+  const started: string[] = [];
+  const gates = new Map<string, () => void>();
+  const job = (name: string) => () =>
+    new Promise<string>((resolve) => {
+      started.push(name);
+      gates.set(name, () => resolve(name));
+    });
+  const a1 = q.run(job("a1"), "a");
+  const a2 = q.run(job("a2"), "a");
+  // The flooder's second job waits although a slot is free: the slot is another client's.
+  t.same(started, ["a1"]);
+  t.equal(q.running, 1);
+  t.equal(q.queued, 1);
+  const b1 = q.run(job("b1"), "b");
+  t.same(started, ["a1", "b1"], "another client starts at once");
+  // Both places taken (a2 waiting, one more would need to wait): refused.
+  const a3 = q.run(job("a3"), "a");
+  t.equal(q.queued, 2);
+  await t.rejects(q.run(job("c1"), "c"), { code: "CELLAR_ERR_SERVICE_BUSY" });
+  // Work without a client is not capped.
+  gates.get("b1")?.();
+  t.equal(await b1, "b1");
+  t.same(started, ["a1", "b1"], "a's waiting jobs do not take b's slot while a1 runs");
+  const own = q.run(job("own"), "");
+  t.same(started, ["a1", "b1", "own"]);
+  gates.get("a1")?.();
+  t.equal(await a1, "a1");
+  await sleep(1);
+  t.same(started, ["a1", "b1", "own", "a2"], "a's next job starts in order once a1 is done");
+  gates.get("own")?.();
+  gates.get("a2")?.();
+  t.same(await Promise.all([own, a2]), ["own", "a2"]);
+  await sleep(1);
+  gates.get("a3")?.();
+  t.equal(await a3, "a3");
+  t.equal(q.running, 0);
+  t.equal(q.queued, 0);
 });
 
 t.test("the work queue runs a fixed number of jobs, queues a fixed number, refuses the rest", async (t) => {
