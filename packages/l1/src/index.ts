@@ -66,6 +66,7 @@ export {
 } from "./actions/register-disperser.js";
 export { type RegisterNodeParameters, type RegisterNodeReturnType, registerNode } from "./actions/register-node.js";
 export { type SetAllowedParameters, type SetAllowedReturnType, setAllowed } from "./actions/set-allowed.js";
+export { type SetNodeUrlParameters, type SetNodeUrlReturnType, setNodeUrl } from "./actions/set-node-url.js";
 export {
   type SettleBatchParameters,
   type SettleBatchReturnType,
