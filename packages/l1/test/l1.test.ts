@@ -708,7 +708,8 @@ t.test(
 
 t.test("an operator changes its node's URL; bad deployments are refused", async (t) => {
   const moved = await setNodeUrl({ ...signer, registry, index: 1, url: "https://node-1.example:7100" });
-  t.match(moved, { txHash: /^0x[0-9a-f]{64}$/, blockNumber: Number }, "mined");
+  t.match(moved, { txHash: /^0x[0-9a-f]{64}$/ }, "mined");
+  t.equal(typeof moved.blockNumber, "bigint");
   const slots = await readRegistry({ rpcUrl: anvil.rpcUrl, registry });
   t.equal(slots[1]?.url, "https://node-1.example:7100");
   await t.rejects(
