@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The project's test command (`npm test`): builds, runs the tap suite (arguments pass through to
-// tap), then counts every assertion tap recorded and ends with the line `N passed, N failed`.
-// It exits non-zero when anything failed, coverage thresholds included.
+// tap), then counts every assertion tap recorded: skipped ones apart (a line `N skipped`), and a
+// `todo` as a failure (work left undone is not a pass). It ends with the line `N passed, N failed`,
+// and exits non-zero when anything failed, coverage thresholds included.
 import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -40,7 +41,7 @@ function* files(dir) {
  * stream; it summarises assertions already counted, so it is skipped.
  */
 function count(text) {
-  const tally = { passed: 0, failed: 0, failures: [], ok: true };
+  const tally = { passed: 0, failed: 0, skipped: 0, failures: [], ok: true };
   const watch = (parser, path) => {
     let closingChild = false;
     parser.on("child", (child) => {
@@ -52,10 +53,15 @@ function count(text) {
         closingChild = false;
         return;
       }
-      if (res.ok || res.todo || res.skip) tally.passed++;
+      const name = [...path, res.name].join(" > ");
+      if (res.todo) {
+        tally.failed++;
+        tally.failures.push(`${name} (todo)`);
+      } else if (res.skip) tally.skipped++;
+      else if (res.ok) tally.passed++;
       else {
         tally.failed++;
-        tally.failures.push([...path, res.name].join(" > "));
+        tally.failures.push(name);
       }
     });
   };
@@ -69,12 +75,14 @@ function count(text) {
 
 let passed = 0;
 let failed = 0;
+let skipped = 0;
 const failures = [];
 for (const file of files(resultsDir)) {
   const name = relative(resultsDir, file).replace(/\.tap$/, "");
   const tally = count(readFileSync(file, "utf8"));
   passed += tally.passed;
   failed += tally.failed;
+  skipped += tally.skipped;
   failures.push(...tally.failures.map((f) => `${name}: ${f}`));
   if (!tally.ok && tally.failed === 0) {
     failed++;
@@ -89,5 +97,6 @@ if (failures.length > 0) {
   console.log("\nFailures:");
   for (const f of failures) console.log(`  - ${f}`);
 }
+console.log(`${skipped} skipped`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed > 0 || tap.status !== 0 ? 1 : 0);

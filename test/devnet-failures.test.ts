@@ -88,23 +88,38 @@ t.test("cellar demo interrupted: exit 130 and every child killed on the way out"
   const demo = spawn(process.execPath, [CELLAR_BIN, "demo", "--nodes", "1", "--mib", "0.1"], {
     stdio: ["ignore", "pipe", "pipe"],
   });
-  const exited = new Promise((resolve) => demo.once("exit", (code) => resolve(code)));
+  // 'close': the demo has ended and its stderr is read to the end.
+  const exited = new Promise((resolve) => demo.once("close", (code) => resolve(code)));
   let stderr = "";
   demo.stderr.on("data", (d: Buffer) => {
     stderr += d.toString();
   });
-  await new Promise<void>((resolve) =>
+  const started = await new Promise<string>((resolve) => {
+    const late = setTimeout(resolve, 300_000, "late");
     createInterface({ input: demo.stdout }).on("line", (line) => {
-      if (/^ {2}devnet /.test(line)) resolve();
-    }),
-  );
-  const children = execFileSync("ps", ["--ppid", String(demo.pid), "-o", "pid="], { encoding: "utf8" })
+      if (!/^ {2}devnet /.test(line)) return;
+      clearTimeout(late);
+      resolve("started");
+    });
+    void exited.then(() => resolve("exited"));
+  });
+  t.equal(started, "started", "the devnet step is reported");
+  // The demo's children by what they run (not by count: nothing else is promised about them).
+  const children = execFileSync("ps", ["--ppid", String(demo.pid), "-o", "pid=,args="], { encoding: "utf8" })
     .trim()
-    .split(/\s+/)
-    .map(Number);
-  t.equal(children.length, 4, "anvil, the storage node, the light node and the disperser");
+    .split("\n")
+    .map((line) => /^\s*(\d+)\s+(.*)$/.exec(line))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ pid: Number(m[1]), args: m[2] as string }));
+  const roles = ["anvil", " node ", " light ", " disperser "].map((role) =>
+    children.find((c) => (role === "anvil" ? /(^|\/)anvil\b/ : new RegExp(`cellar.js${role}`)).test(c.args)),
+  );
+  t.ok(
+    roles.every((c) => c !== undefined),
+    `anvil, the storage node, the light node and the disperser are among its children: ${children.map((c) => c.args.split(" ").slice(0, 3).join(" ")).join("; ")}`,
+  );
   demo.kill("SIGTERM");
   t.equal(await exited, 130);
   t.match(stderr, /cellar: demo interrupted \(SIGTERM\)/);
-  t.same(await waitGone(children), [], "no child left");
+  t.same(await waitGone(children.map((c) => c.pid)), [], "no child left");
 });

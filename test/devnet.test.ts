@@ -137,10 +137,16 @@ t.test("cellar devnet of 8 nodes: post, certify, sample, settle, restart, alt-DA
   const [exe, ...args] = first.command;
   const restarted = spawn(exe as string, args, { stdio: ["ignore", "pipe", "ignore"] });
   extra.push(restarted);
+  // Its ready line, or a clear failure if it exits or stays silent (rather than tap's timeout).
   const ready = JSON.parse(
-    await new Promise<string>((resolve) =>
-      createInterface({ input: restarted.stdout as NodeJS.ReadableStream }).once("line", resolve),
-    ),
+    await new Promise<string>((resolve, reject) => {
+      const late = setTimeout(() => reject(new Error("the restarted node printed no ready line in 120 s")), 120_000);
+      restarted.once("close", (code) => reject(new Error(`the restarted node exited (${code}) before it was ready`)));
+      createInterface({ input: restarted.stdout as NodeJS.ReadableStream }).once("line", (line) => {
+        clearTimeout(late);
+        resolve(line);
+      });
+    }),
   );
   t.equal(ready.url, first.url, "same URL");
   t.equal(ready.publicKey, first.publicKey, "same key");

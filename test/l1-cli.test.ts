@@ -18,6 +18,7 @@ import {
   readParameters,
   registerDisperser,
   registerNode,
+  setNodeUrl,
   settleBatch,
   startAnvil,
 } from "@cellar/l1";
@@ -41,6 +42,10 @@ const privateKey = (anvil.accounts[0] as Anvil["accounts"][number]).privateKey;
 const { registry, inbox, chainId } = await deployContracts({ rpcUrl: anvil.rpcUrl, privateKey });
 const l1 = ["--rpc", anvil.rpcUrl, "--registry", registry, "--chain-id", String(chainId), "--inbox", inbox];
 
+/**
+ * A port nothing listens on now. Another process may bind it before the node does, so the node's
+ * start below retries on EADDRINUSE under a fresh port (and moves its registered URL there).
+ */
 async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -53,25 +58,25 @@ async function freePort(): Promise<number> {
 for (let i = 0; i < 4; i++) {
   const data = join(dir, `node${i}`);
   const identity = await createKeyFile(join(dir, `node${i}.key`));
-  const port = await freePort();
-  await registerNode({
+  let port = await freePort();
+  const { index } = await registerNode({
     rpcUrl: anvil.rpcUrl,
     privateKey,
     registry,
     url: `http://127.0.0.1:${port}`,
     secretKey: identity.secretKey,
   });
-  children.push(
-    await startServerProcess("node", [
-      "--data",
-      data,
-      "--key",
-      join(dir, `node${i}.key`),
-      "--port",
-      String(port),
-      ...l1,
-    ]),
-  );
+  for (let attempt = 1; ; attempt++) {
+    const args = ["--data", data, "--key", join(dir, `node${i}.key`), "--port", String(port), ...l1];
+    try {
+      children.push(await startServerProcess("node", args));
+      break;
+    } catch (err) {
+      if (attempt === 5 || !/EADDRINUSE/.test(String(err))) throw err;
+      port = await freePort();
+      await setNodeUrl({ rpcUrl: anvil.rpcUrl, privateKey, registry, index, url: `http://127.0.0.1:${port}` });
+    }
+  }
 }
 const light = await startServerProcess("light", [...l1, "--interval", "1"]);
 children.push(light);

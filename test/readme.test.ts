@@ -1,7 +1,7 @@
 // The README is a contract with a newcomer: exactly two set-up commands (the same ones CI runs),
 // a main-job command that works as written, and every other command it shows (the `console`
 // blocks, one `$ ` command a line) run here as written, in order, against the devnet it starts.
-import { execFileSync, execSync, spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { isAlive, readDevnetFile } from "@cellar/cli";
@@ -46,7 +46,13 @@ async function mainJob(t: Test, dir: string): Promise<void> {
   t.same(blocks[1], ["npx cellar demo"]);
   // t.testdir lives inside the project, so npx finds the workspace's own `cellar`.
   mkdirSync(join(dir, "demo"));
-  const out = execSync(blocks[1]?.[0] as string, { cwd: join(dir, "demo"), stdio: "pipe", encoding: "utf8" });
+  // Bounded: a demo that never ends fails here (its SIGTERM tears it down) rather than at tap's timeout.
+  const out = execFileSync("bash", ["-c", blocks[1]?.[0] as string], {
+    cwd: join(dir, "demo"),
+    stdio: "pipe",
+    encoding: "utf8",
+    timeout: 400_000,
+  });
   for (const step of ["devnet", "post", "certificate", "sample", "settle", "kill", "retrieve", "teardown"])
     t.match(out, new RegExp(`^ {2}${step} +\\d+\\.\\d\\d s {2}\\S`, "m"), `step ${step} reported with its time`);
   t.match(out, /sample .* the light node http:\/\/127\.0\.0\.1:\d+ found it available: confidence /, "sampled by whom");
@@ -59,7 +65,8 @@ t.test("the devnet and every command shown against it, as written; the main job 
   const dir = t.testdir({});
   const devnetCommand = (consoles[0]?.[0] ?? "").slice(2);
   const devnet = spawn("bash", ["-c", devnetCommand], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
-  const exited = new Promise((resolve) => devnet.once("exit", resolve));
+  // 'close': the devnet has ended and all it printed is in `output`.
+  const exited = new Promise((resolve) => devnet.once("close", resolve));
   let output = "";
   devnet.stdout.on("data", (d: Buffer) => {
     output += d.toString();
@@ -86,12 +93,16 @@ t.test("the devnet and every command shown against it, as written; the main job 
   pid = info.pid;
 
   const session = (consoles[1] as string[]).map((line) => line.slice(2));
-  execFileSync("bash", ["-euo", "pipefail", "-c", session.join("\n")], { cwd: dir, stdio: "pipe" });
+  execFileSync("bash", ["-euo", "pipefail", "-c", session.join("\n")], { cwd: dir, stdio: "pipe", timeout: 300_000 });
   t.ok(readFileSync(join(dir, "back.bin")).equals(readFileSync(join(dir, "batch.bin"))), "get returned the bytes");
   t.match(JSON.parse(readFileSync(join(dir, "posted.json"), "utf8")), { status: "certified", certificate: Object });
 
   const offline = (consoles[2] as string[]).map((line) => line.slice(2));
-  const keygen = execFileSync("bash", ["-euo", "pipefail", "-c", offline.join("\n")], { cwd: dir, encoding: "utf8" });
+  const keygen = execFileSync("bash", ["-euo", "pipefail", "-c", offline.join("\n")], {
+    cwd: dir,
+    encoding: "utf8",
+    timeout: 300_000,
+  });
   t.ok(readFileSync(join(dir, "batch.out")).equals(readFileSync(join(dir, "batch.bin"))), "decode is bit-exact");
   t.match(JSON.parse(keygen.trim().split("\n").at(-1) ?? ""), { publicKey: /^0x[0-9a-f]{96}$/ });
   t.equal(statSync(join(dir, "node.key")).mode & 0o777, 0o600, "the key file is private");

@@ -20,7 +20,8 @@ export function startDevnetProcess(args: string[], timeoutMs = 240_000): Promise
     stdio: ["ignore", "pipe", "pipe"],
   });
   const exited = new Promise<number | NodeJS.Signals | null>((resolve) =>
-    child.once("exit", (code, signal) => resolve(code ?? signal)),
+    // 'close', not 'exit': the process has ended and its output has been read to the end.
+    child.once("close", (code, signal) => resolve(code ?? signal)),
   );
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => {

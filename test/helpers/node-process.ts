@@ -31,7 +31,7 @@ export interface NodeProcess {
   readonly child: ChildProcess;
   readonly url: string;
   readonly ready: { url: string; nodeId: string; publicKey: string; custody: number; nodes?: number };
-  /** Resolves with the exit code or signal once the process has ended. */
+  /** Resolves with the exit code or signal once the process has ended and its output is read. */
   readonly exited: Promise<number | NodeJS.Signals | null>;
 }
 
@@ -53,7 +53,8 @@ export function startServerProcess(role: string, args: string[], timeoutMs = 30_
     },
   );
   const exited = new Promise<number | NodeJS.Signals | null>((resolve) =>
-    child.once("exit", (code, signal) => resolve(code ?? signal)),
+    // 'close', not 'exit': the process has ended and its output has been read to the end.
+    child.once("close", (code, signal) => resolve(code ?? signal)),
   );
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => {

@@ -110,8 +110,20 @@ t.test("SIGHUP reloads the node set and recomputes custody", async (t) => {
   t.equal(now.nodes, 3, "the new node set is in force");
   t.ok(now.columns.length > 0 && now.columns.length < 128, `with three nodes it keeps ${now.columns.length} columns`);
   writeFileSync(nodesFile, "{broken");
+  // The node logs (on stderr) once it has read the broken file: wait for that, not for a while.
+  let log = "";
+  const handled = new Promise<void>((resolve) => {
+    const onData = (d: Buffer) => {
+      log += d.toString();
+      if (!/node set reload failed/.test(log)) return;
+      node.child.stderr?.off("data", onData);
+      resolve();
+    };
+    node.child.stderr?.on("data", onData);
+  });
   node.child.kill("SIGHUP");
-  await new Promise((r) => setTimeout(r, 200));
+  const late = new Promise<string>((resolve) => setTimeout(resolve, 60_000, "late").unref());
+  t.not(await Promise.race([handled.then(() => "handled"), late]), "late", "the reload failure is logged");
   t.equal((await custody()).nodes, 3, "a broken file is ignored and the old set kept");
 });
 

@@ -23,7 +23,8 @@ const posted = await disperser.post(new Uint8Array(randomBytes(40_000)));
 const light = new LightNode({ nodes: cluster.set, domain: TEST_DOMAIN, intervalMs: 3_600_000 }, { kzg });
 const lightUrl = await light.listen();
 t.teardown(() => light.stop());
-const own = { nodes: cluster.set, replication: 2, target: DEFAULT_TARGET, deadlineMs: 20_000, timeoutMs: 2_000 };
+// Generous: the nodes here all answer, and a loaded machine must not pass for one that does not.
+const own = { nodes: cluster.set, replication: 2, target: DEFAULT_TARGET, deadlineMs: 120_000, timeoutMs: 30_000 };
 
 t.test("a light node registers the certified batch, samples it and vouches", async (t) => {
   const vouch = await vouchByLightNode({
@@ -81,7 +82,8 @@ t.test("a light node that never decides: the deadline, with its last verdict", a
     }),
     { code: "CELLAR_ERR_CLI_NOT_AVAILABLE", message: /did not find batch .* within 3 s \(last verdict: sampling/ },
   );
-  t.ok(performance.now() - began < 30_000, "gave up at the deadline, not later");
+  // Without the deadline it would poll forever: a minute is far past 3 s and far short of that.
+  t.ok(performance.now() - began < 60_000, "gave up at the deadline");
   t.ok(polls > 1, "asked again until then");
 });
 

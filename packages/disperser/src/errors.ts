@@ -1,3 +1,5 @@
+import type { ClientErrorCode } from "@cellar/client";
+import type { CodecErrorCode } from "@cellar/codec";
 import { CellarError } from "@cellar/utils";
 
 /** Refusals and failures of the disperser; `DISPERSER_STATUS` gives each its HTTP status. */
@@ -49,4 +51,4 @@ export const DISPERSER_STATUS = {
   CELLAR_ERR_CODEC_SIZE_MISMATCH: 502,
   CELLAR_ERR_CODEC_INVALID_FRAME: 502,
   CELLAR_ERR_CODEC_INVALID_PACKING: 502,
-} as const satisfies Record<DisperserErrorCode, number> & Record<string, number>;
+} as const satisfies Record<DisperserErrorCode, number> & Partial<Record<CodecErrorCode | ClientErrorCode, number>>;

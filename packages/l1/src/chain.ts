@@ -31,6 +31,9 @@ export interface L1Signer extends L1Connection {
   readonly privateKey: Hex;
 }
 
+/** A client that signs with one private key, for the chain its RPC serves. */
+export type Wallet = WalletClient<Transport, Chain, PrivateKeyAccount>;
+
 const publicClients = new Map<string, PublicClient>();
 
 function transport(rpcUrl: string): Transport {
@@ -50,9 +53,7 @@ export function publicClient(rpcUrl: string): PublicClient {
 }
 
 /** A client that signs with `privateKey`, for the chain the RPC serves. */
-export async function walletClient(
-  signer: L1Signer,
-): Promise<{ wallet: WalletClient<Transport, Chain, PrivateKeyAccount>; chain: Chain }> {
+export async function walletClient(signer: L1Signer): Promise<{ wallet: Wallet; chain: Chain }> {
   if (!isHex(signer.privateKey) || signer.privateKey.length !== 66)
     throw new L1Error("CELLAR_ERR_L1_INVALID_INPUT", "a private key is 32 bytes of 0x-hex");
   const id = await rpc(() => publicClient(signer.rpcUrl).getChainId(), signer.rpcUrl);

@@ -1,6 +1,9 @@
 import { type Feed, type NodeRecord, nodeSetToJson } from "@cellar/protocol";
+import { type PostedBatch, postedBatches } from "./actions/posted-batches.js";
+import { readDispersers } from "./actions/read-dispersers.js";
+import { readNodeSet } from "./actions/read-node-set.js";
+import { watchBatches } from "./actions/watch-batches.js";
 import { type Address, type L1Connection, publicClient } from "./chain.js";
-import { type PostedBatch, postedBatches, readDispersers, readNodeSet, watchBatches } from "./contracts.js";
 
 /**
  * Polls `read` every `pollMs` and delivers what it returns when it differs from the last value

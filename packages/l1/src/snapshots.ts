@@ -1,6 +1,7 @@
 import type { NodeRecord, SnapshotSource } from "@cellar/protocol";
+import { latestBlock } from "./actions/latest-block.js";
+import { readNodeSet } from "./actions/read-node-set.js";
 import type { Address } from "./chain.js";
-import { latestBlock, readNodeSet } from "./contracts.js";
 
 /**
  * The registry's snapshots as a `SnapshotSource`: `nodesAt(reference)` is the node set active at

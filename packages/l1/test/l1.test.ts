@@ -58,6 +58,7 @@ import {
   revertReason,
   type Settlement,
   setAllowed,
+  setNodeUrl,
   settleBatch,
   startAnvil,
   uintToBitmap,
@@ -710,19 +711,17 @@ t.test(
 );
 
 t.test("an operator changes its node's URL; bad deployments are refused", async (t) => {
-  const { createWalletClient, http } = await import("viem");
-  const { privateKeyToAccount } = await import("viem/accounts");
-  const wallet = createWalletClient({ account: privateKeyToAccount(owner.privateKey), transport: http(anvil.rpcUrl) });
-  const hash = await wallet.writeContract({
-    address: registry,
-    abi: cellarRegistryAbi,
-    functionName: "setUrl",
-    args: [1n, "https://node-1.example:7100"],
-    chain: null,
-  });
-  await publicClient(anvil.rpcUrl).waitForTransactionReceipt({ hash });
+  const moved = await setNodeUrl({ ...signer, registry, index: 1, url: "https://node-1.example:7100" });
+  t.match(moved, { txHash: /^0x[0-9a-f]{64}$/ }, "mined");
+  t.equal(typeof moved.blockNumber, "bigint");
   const slots = await readRegistry({ rpcUrl: anvil.rpcUrl, registry });
   t.equal(slots[1]?.url, "https://node-1.example:7100");
+  await t.rejects(
+    setNodeUrl({ ...stranger, registry, index: 1, url: "https://elsewhere.example" }),
+    { code: "CELLAR_ERR_L1_REVERTED" },
+    "only the node's operator moves it",
+  );
+  t.equal((await readRegistry({ rpcUrl: anvil.rpcUrl, registry }))[1]?.url, "https://node-1.example:7100");
   await t.rejects(
     deployContracts({ ...signer, registry, quorumNumerator: 3, quorumDenominator: 2, referenceWindow: 10 }),
     { code: "CELLAR_ERR_L1_REVERTED", message: /InvalidQuorum\(\)/ },
@@ -799,13 +798,11 @@ t.test("anvil does not outlive a process that dies of an uncaught error", async 
   const { execFile } = await import("node:child_process");
   const { fileURLToPath } = await import("node:url");
   const script = fileURLToPath(new URL("../../../test/fixtures/anvil-crash.mjs", import.meta.url));
-  const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
-    const child = execFile(process.execPath, [script], () => {});
-    let out = "";
-    child.stdout?.on("data", (d: Buffer) => {
-      out += d.toString();
-    });
-    child.once("exit", (c) => resolve({ code: c, stdout: out }));
+  // execFile calls back once the process has exited and its output is read to the end.
+  const { code, stdout } = await new Promise<{ code: unknown; stdout: string }>((resolve) => {
+    execFile(process.execPath, [script], { timeout: 120_000 }, (err, out) =>
+      resolve({ code: err === null ? 0 : err.code, stdout: out }),
+    );
   });
   t.equal(code, 1, "the process died of its error");
   const pid = Number(stdout.trim());

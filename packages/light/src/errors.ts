@@ -1,4 +1,6 @@
-import { CellarError } from "@cellar/utils";
+import type { CodecErrorCode } from "@cellar/codec";
+import type { ProtocolErrorCode } from "@cellar/protocol";
+import { CellarError, type HexErrorCode } from "@cellar/utils";
 
 /** Refusals of the light client and light node. */
 export const LIGHT_ERROR_CODES = [
@@ -29,4 +31,5 @@ export const LIGHT_STATUS = {
   CELLAR_ERR_CODEC_INVALID_ID: 400,
   CELLAR_ERR_PROTOCOL_INVALID_CERTIFICATE: 400,
   CELLAR_ERR_HEX_INVALID: 400,
-} as const satisfies Record<LightErrorCode, number> & Record<string, number>;
+} as const satisfies Record<LightErrorCode, number> &
+  Partial<Record<CodecErrorCode | ProtocolErrorCode | HexErrorCode, number>>;

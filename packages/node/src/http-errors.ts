@@ -1,3 +1,7 @@
+import type { CodecErrorCode } from "@cellar/codec";
+import type { KzgErrorCode } from "@cellar/kzg";
+import type { ProtocolErrorCode } from "@cellar/protocol";
+import type { HexErrorCode } from "@cellar/utils";
 import type { NodeErrorCode } from "./errors.js";
 
 /**
@@ -33,4 +37,5 @@ export const NODE_STATUS = {
   CELLAR_ERR_KZG_INVALID_LENGTH: 400,
   CELLAR_ERR_KZG_INVALID_FIELD_ELEMENT: 422,
   CELLAR_ERR_KZG_INVALID_POINT: 422,
-} as const satisfies Record<NodeErrorCode, number> & Record<string, number>;
+} as const satisfies Record<NodeErrorCode, number> &
+  Partial<Record<ProtocolErrorCode | CodecErrorCode | HexErrorCode | KzgErrorCode, number>>;

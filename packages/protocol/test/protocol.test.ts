@@ -101,15 +101,21 @@ t.test("custody by rendezvous hashing", async (t) => {
   t.equal(table.length, 128);
   for (const [c, holders] of table.entries()) {
     t.equal(holders.length, 2);
+    // PROTOCOL.md §10's score, computed here rather than by the code under test.
+    const score = (nodeId: Uint8Array) =>
+      createHash("sha256")
+        .update(Buffer.concat([nodeId, Uint8Array.of(c)]))
+        .digest("hex");
     const scores = set
-      .map((n) => custodyScore(n.nodeId, c).toString("hex"))
+      .map((n) => score(n.nodeId))
       .sort()
       .reverse();
     t.same(
-      holders.map((n) => custodyScore(n.nodeId, c).toString("hex")),
+      holders.map((n) => score(n.nodeId)),
       scores.slice(0, 2),
       `column ${c}: the two highest scores`,
     );
+    t.equal(custodyScore(holders[0]?.nodeId as Uint8Array, c).toString("hex"), scores[0], "custodyScore is that score");
   }
   const total = set.reduce((n, node) => n + custodyColumns(set, node.nodeId).length, 0);
   t.equal(total, 256, "every column counted twice over all nodes");

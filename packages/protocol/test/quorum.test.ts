@@ -142,3 +142,30 @@ t.test("every node of a 256-node set custodies a column; all sign, and a bare qu
     /quorum is 171/,
   );
 });
+
+t.test("checkCertificate refuses an unknown signer, a stake below quorum and too few columns", async (t) => {
+  // Fixed keys: the custody table, and so the columns each signer keeps, are the same every run.
+  const keys = Array.from({ length: 7 }, (_, i) => generateSecretKey(new Uint8Array(32).fill(i + 1)));
+  const root = new Uint8Array(32).fill(0x5e);
+  const set = makeSet(keys.slice(0, 6), [10n, 1n, 1n, 1n, 1n, 1n]);
+  t.equal(checkCertificate(certify(keys, [0, 1, 2, 3, 4, 5], root, 3n, 6), set, domain), null, "all six: it holds");
+
+  // Key 6 signs as index 6, which the set does not have.
+  t.equal(
+    checkCertificate(certify(keys, [0, 1, 2, 3, 4, 5, 6], root, 3n, 7), set, domain),
+    "a signer index is not in the node set",
+  );
+  t.equal(
+    checkCertificate(certify(keys, [1, 2, 3, 4, 5], root, 3n, 6), set, domain),
+    "signers hold 5 of the stake, quorum is 10",
+    "every small node: 5 of 15, below two thirds",
+  );
+  // The big node alone holds the quorum (10 of 15) but keeps only its own share of the columns.
+  const own = custodyColumns(set, (set[0] as (typeof set)[number]).nodeId).length;
+  t.ok(own < 64, `the big node keeps ${own} columns`);
+  t.equal(
+    checkCertificate(certify(keys, [0], root, 3n, 6), set, domain),
+    "the signers keep fewer than 64 distinct columns",
+  );
+  t.equal(meetsQuorum(set, [0]), false, "and meetsQuorum agrees");
+});

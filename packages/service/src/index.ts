@@ -27,5 +27,6 @@ export {
   type HttpErrorAnswer,
   type ReadyCheck,
   type ServiceOptions,
+  type StatusTable,
 } from "./service.js";
 export { WorkQueue, type WorkQueueOptions } from "./work-queue.js";

@@ -14,6 +14,19 @@ import { AddressBudget } from "./budget.js";
 import { SERVICE_STATUS, ServiceError } from "./errors.js";
 import { resolveLimits, type ServiceLimits } from "./limits.js";
 
+/**
+ * HTTP status by error code: a service's own codes and the foreign codes it passes on (each
+ * service's table is checked against its packages' code unions where it is written).
+ */
+export type StatusTable = { readonly [code: `CELLAR_ERR_${string}`]: number };
+
+const isCellarCode = (code: string): code is `CELLAR_ERR_${string}` => code.startsWith("CELLAR_ERR_");
+
+/** The status `table` gives `code`, if it names it. */
+function statusOf(table: StatusTable, code: string): number | undefined {
+  return isCellarCode(code) && Object.hasOwn(table, code) ? table[code] : undefined;
+}
+
 /** One readiness check: `true` when ready, or the reason it is not. */
 export type ReadyCheck = () => boolean | string | Promise<boolean | string>;
 
@@ -26,7 +39,7 @@ export interface ServiceOptions {
    */
   readonly codes?: { readonly badRequest?: string; readonly tooLarge?: string };
   /** Status of each of the service's own codes (and the foreign codes it passes on). */
-  readonly status: Readonly<Record<string, number>>;
+  readonly status: StatusTable;
   readonly limits?: Partial<ServiceLimits>;
   /** Base limits the service starts from (its own defaults) before `limits` apply. */
   readonly defaults?: ServiceLimits;
@@ -75,7 +88,7 @@ export function answerFor(err: unknown, options: Pick<ServiceOptions, "area" | "
     (reason === "TOO_LARGE" ? options.codes?.tooLarge : options.codes?.badRequest) ??
     `CELLAR_ERR_${options.area}_${reason}`;
   if (err instanceof CellarError) {
-    const status = options.status[err.code] ?? (SERVICE_STATUS as Record<string, number>)[err.code] ?? 500;
+    const status = statusOf(options.status, err.code) ?? statusOf(SERVICE_STATUS, err.code) ?? 500;
     const retry = err.context.retryAfterSeconds;
     return {
       status,
