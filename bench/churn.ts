@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { runChurn } from "../test/helpers/churn.js";
+import { runChurn } from "@cellar/test-utils/churn";
 
 const { values: args } = parseArgs({
   options: {

@@ -25,7 +25,7 @@ import { sharedKzg } from "@cellar/kzg";
 import { sharedErasure } from "@cellar/native";
 import { BYTES_PER_BLOB, PAYLOAD_BYTES_PER_BLOB } from "@cellar/params";
 import { buildNodeSet, generateSecretKey } from "@cellar/protocol";
-import { startPostgres } from "../test/helpers/postgres.js";
+import { startPostgres } from "@cellar/test-utils/postgres";
 
 const { values: args } = parseArgs({
   options: {

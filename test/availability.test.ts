@@ -9,10 +9,10 @@ import { sharedKzg } from "@cellar/kzg";
 import { DEFAULT_TARGET, LightNode } from "@cellar/light";
 import { sharedErasure } from "@cellar/native";
 import { buildNodeSet } from "@cellar/protocol";
+import { startCluster, TEST_DISPERSER_KEY, TEST_DOMAIN } from "@cellar/test-utils/cluster";
 import { fromHex } from "@cellar/utils";
 import t from "tap";
 import { request } from "undici";
-import { startCluster, TEST_DISPERSER_KEY, TEST_DOMAIN } from "./helpers/cluster.js";
 
 const kzg = sharedKzg();
 const erasure = sharedErasure();

@@ -6,8 +6,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { runChurn } from "@cellar/test-utils/churn";
 import t from "tap";
-import { runChurn } from "./helpers/churn.js";
 
 const dir = mkdtempSync(join(tmpdir(), "cellar-churn-"));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));

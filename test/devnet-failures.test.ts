@@ -6,8 +6,8 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { CELLAR_BIN, type DemoStep, type L1, runDemo, spawnServer, startDevnet } from "@cellar/cli";
 import * as l1 from "@cellar/l1";
+import { waitGone } from "@cellar/test-utils/devnet-process";
 import t from "tap";
-import { waitGone } from "./helpers/devnet-process.js";
 
 t.test("spawnServer: an early exit, a first line that is not a ready line, or none in time", async (t) => {
   const dir = t.testdir({});

@@ -6,9 +6,9 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { DisperserClient } from "@cellar/client";
+import { devnetPids, startDevnetProcess, waitGone } from "@cellar/test-utils/devnet-process";
+import { postgresMissing } from "@cellar/test-utils/postgres";
 import t from "tap";
-import { devnetPids, startDevnetProcess, waitGone } from "./helpers/devnet-process.js";
-import { postgresMissing } from "./helpers/postgres.js";
 
 const missing = postgresMissing();
 if (missing) t.pass(`skipped: ${missing}`);

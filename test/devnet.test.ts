@@ -10,11 +10,11 @@ import { createInterface } from "node:readline";
 import { readDevnetFile } from "@cellar/cli";
 import { isRecorded } from "@cellar/l1";
 import { checkCertificate, parseCertificate, parseNodeSet } from "@cellar/protocol";
+import { runBin, runCli } from "@cellar/test-utils/cli";
+import { type DevnetProcess, devnetPids, startDevnetProcess, waitGone } from "@cellar/test-utils/devnet-process";
 import { fromHex } from "@cellar/utils";
 import t from "tap";
 import { request } from "undici";
-import { runBin, runCli } from "./helpers/cli.js";
-import { type DevnetProcess, devnetPids, startDevnetProcess, waitGone } from "./helpers/devnet-process.js";
 
 t.test("cellar devnet of 8 nodes: post, certify, sample, settle, restart, alt-DA, kill 3, read back", async (t) => {
   const dir = t.testdir({ "batch.bin": randomBytes(1024 * 1024) });

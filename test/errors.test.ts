@@ -63,14 +63,14 @@ import {
   signEncodeRequest,
 } from "@cellar/protocol";
 import { createService, resolveLimits, SERVICE_ERROR_CODES, ServiceError, WorkQueue } from "@cellar/service";
+import { runCli } from "@cellar/test-utils/cli";
+import { nodeSetJson, TEST_CHAIN_ID, TEST_OPERATOR, TEST_REGISTRY } from "@cellar/test-utils/node-set";
+import { startPostgres } from "@cellar/test-utils/postgres";
 import { CellarError, fromHex, HEX_ERROR_CODES, toHex } from "@cellar/utils";
 import pg from "pg";
 import { Registry } from "prom-client";
 import t from "tap";
 import { request } from "undici";
-import { runCli } from "./helpers/cli.js";
-import { nodeSetJson, TEST_CHAIN_ID, TEST_OPERATOR, TEST_REGISTRY } from "./helpers/node-set.js";
-import { startPostgres } from "./helpers/postgres.js";
 
 const kzg = createKzg({ precompute: false });
 const erasure = sharedErasure();

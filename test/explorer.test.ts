@@ -13,12 +13,12 @@ import { sharedKzg } from "@cellar/kzg";
 import { LightNode, samplesFor } from "@cellar/light";
 import { sharedErasure } from "@cellar/native";
 import { custodyTable } from "@cellar/protocol";
+import { startCluster, TEST_DISPERSER_KEY, TEST_DOMAIN } from "@cellar/test-utils/cluster";
+import { PROJECT_ROOT } from "@cellar/test-utils/vectors";
 import { fromHex } from "@cellar/utils";
 import { type Browser, chromium, type Page } from "playwright-core";
 import t from "tap";
 import { request } from "undici";
-import { startCluster, TEST_DISPERSER_KEY, TEST_DOMAIN } from "./helpers/cluster.js";
-import { PROJECT_ROOT } from "./helpers/vectors.js";
 
 const CHROMIUM = process.env.CELLAR_CHROMIUM ?? "/usr/bin/chromium";
 const ARTIFACTS = join(PROJECT_ROOT, "test", "artifacts");

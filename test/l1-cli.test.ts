@@ -24,11 +24,11 @@ import {
 } from "@cellar/l1";
 import { createKeyFile, readKeyFile } from "@cellar/node";
 import { buildCertificate, signAttestation } from "@cellar/protocol";
+import { runCli } from "@cellar/test-utils/cli";
+import { type NodeProcess, startServerProcess } from "@cellar/test-utils/node-process";
 import { fromHex, toHex } from "@cellar/utils";
 import t from "tap";
 import { request } from "undici";
-import { runCli } from "./helpers/cli.js";
-import { type NodeProcess, startServerProcess } from "./helpers/node-process.js";
 
 const dir = mkdtempSync(join(tmpdir(), "cellar-l1-cli-"));
 const anvil: Anvil = await startAnvil();

@@ -10,12 +10,12 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { columnOf, type EncodedBatch, encodeBatch, serializeColumn } from "@cellar/codec";
 import { sharedKzg } from "@cellar/kzg";
 import { dispersalAuthHeaders, encodeDispersal, signDispersal, verifyAttestation } from "@cellar/protocol";
+import { TEST_DISPERSER_KEY } from "@cellar/test-utils/cluster";
+import { type NodeProcess, startNodeProcess } from "@cellar/test-utils/node-process";
+import { figure, rounds } from "@cellar/test-utils/reliability";
 import { fromHex, toHex } from "@cellar/utils";
 import t from "tap";
 import { Agent, request } from "undici";
-import { TEST_DISPERSER_KEY } from "./helpers/cluster.js";
-import { type NodeProcess, startNodeProcess } from "./helpers/node-process.js";
-import { figure, rounds } from "./helpers/reliability.js";
 
 const KILLS = rounds("kills", 50, 200);
 const kzg = sharedKzg();

@@ -5,11 +5,11 @@ import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { checkCertificate, parseCertificate, parseNodeSet } from "@cellar/protocol";
+import { runBin, runCli } from "@cellar/test-utils/cli";
+import { type NodeProcess, startNodeProcess, startServerProcess } from "@cellar/test-utils/node-process";
+import { KEYGEN_BINDING, type KeyOut, nodeSetJson } from "@cellar/test-utils/node-set";
 import t from "tap";
 import { request } from "undici";
-import { runBin, runCli } from "./helpers/cli.js";
-import { type NodeProcess, startNodeProcess, startServerProcess } from "./helpers/node-process.js";
-import { KEYGEN_BINDING, type KeyOut, nodeSetJson } from "./helpers/node-set.js";
 
 const domain = { chainId: 31337n, inbox: new Uint8Array(20) };
 

@@ -5,9 +5,9 @@ import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { isAlive, readDevnetFile } from "@cellar/cli";
+import { devnetPids, waitGone } from "@cellar/test-utils/devnet-process";
+import { PROJECT_ROOT } from "@cellar/test-utils/vectors";
 import t, { type Test } from "tap";
-import { devnetPids, waitGone } from "./helpers/devnet-process.js";
-import { PROJECT_ROOT } from "./helpers/vectors.js";
 
 const readme = readFileSync(join(PROJECT_ROOT, "README.md"), "utf8");
 const fenced = (lang: string) =>

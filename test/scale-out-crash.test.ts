@@ -9,13 +9,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sharedKzg } from "@cellar/kzg";
 import { PAYLOAD_BYTES_PER_BLOB } from "@cellar/params";
+import { startCluster } from "@cellar/test-utils/cluster";
+import { type NodeProcess, startServerProcess } from "@cellar/test-utils/node-process";
+import { boundEntry, nodeSetJson } from "@cellar/test-utils/node-set";
+import { postgresMissing, startPostgres } from "@cellar/test-utils/postgres";
 import pg from "pg";
 import t from "tap";
 import { request } from "undici";
-import { startCluster } from "./helpers/cluster.js";
-import { type NodeProcess, startServerProcess } from "./helpers/node-process.js";
-import { boundEntry, nodeSetJson } from "./helpers/node-set.js";
-import { postgresMissing, startPostgres } from "./helpers/postgres.js";
 
 const missing = postgresMissing();
 if (missing) t.pass(`skipped: ${missing}`);

@@ -18,13 +18,13 @@ import {
 import { sharedKzg } from "@cellar/kzg";
 import { sharedErasure } from "@cellar/native";
 import { generateSecretKey, signEncodeRequest } from "@cellar/protocol";
+import { runCli } from "@cellar/test-utils/cli";
+import { startCluster, TEST_DISPERSER_KEY, TEST_DOMAIN } from "@cellar/test-utils/cluster";
+import { postgresMissing, startPostgres } from "@cellar/test-utils/postgres";
 import type { FastifyInstance } from "fastify";
 import pg from "pg";
 import t from "tap";
 import { request } from "undici";
-import { runCli } from "./helpers/cli.js";
-import { startCluster, TEST_DISPERSER_KEY, TEST_DOMAIN } from "./helpers/cluster.js";
-import { postgresMissing, startPostgres } from "./helpers/postgres.js";
 
 const missing = postgresMissing();
 if (missing) t.pass(`skipped: ${missing}`);

@@ -26,13 +26,13 @@ import {
   parseCertificate,
   signDispersal,
 } from "@cellar/protocol";
+import { startCluster, TEST_DISPERSER_KEY, TEST_DOMAIN } from "@cellar/test-utils/cluster";
+import { type NodeProcess, startServerProcess } from "@cellar/test-utils/node-process";
+import { boundEntry, nodeSetJson } from "@cellar/test-utils/node-set";
+import { figure, rounds } from "@cellar/test-utils/reliability";
 import { toHex } from "@cellar/utils";
 import t from "tap";
 import { Agent, request } from "undici";
-import { startCluster, TEST_DISPERSER_KEY, TEST_DOMAIN } from "./helpers/cluster.js";
-import { type NodeProcess, startServerProcess } from "./helpers/node-process.js";
-import { boundEntry, nodeSetJson } from "./helpers/node-set.js";
-import { figure, rounds } from "./helpers/reliability.js";
 
 const kzg = sharedKzg();
 const erasure = sharedErasure();

@@ -11,11 +11,11 @@ import { sharedKzg } from "@cellar/kzg";
 import { sharedErasure } from "@cellar/native";
 import { StorageNode } from "@cellar/node";
 import { buildNodeSet, parseCertificate } from "@cellar/protocol";
+import { TEST_DISPERSER, TEST_DISPERSER_KEY, TEST_DOMAIN } from "@cellar/test-utils/cluster";
+import { figure, rounds } from "@cellar/test-utils/reliability";
 import { toHex } from "@cellar/utils";
 import t from "tap";
 import { request } from "undici";
-import { TEST_DISPERSER, TEST_DISPERSER_KEY, TEST_DOMAIN } from "../helpers/cluster.js";
-import { figure, rounds } from "../helpers/reliability.js";
 
 const kzg = sharedKzg();
 const erasure = sharedErasure();

@@ -20,11 +20,11 @@ import {
   parseCertificate,
   signersOf,
 } from "@cellar/protocol";
+import { type ByzantineProxy, LYING_READ_MODES, startByzantineProxy } from "@cellar/test-utils/byzantine-proxy";
+import { startCluster, TEST_DISPERSER_KEY, TEST_DOMAIN } from "@cellar/test-utils/cluster";
+import { figure, rounds } from "@cellar/test-utils/reliability";
 import { bytesEqual, toHex } from "@cellar/utils";
 import t from "tap";
-import { type ByzantineProxy, LYING_READ_MODES, startByzantineProxy } from "../helpers/byzantine-proxy.js";
-import { startCluster, TEST_DISPERSER_KEY, TEST_DOMAIN } from "../helpers/cluster.js";
-import { figure, rounds } from "../helpers/reliability.js";
 
 const kzg = sharedKzg();
 const erasure = sharedErasure();

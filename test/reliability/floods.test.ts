@@ -23,12 +23,12 @@ import {
   parseCertificate,
   signDispersal,
 } from "@cellar/protocol";
+import { startCluster, TEST_DISPERSER_KEY, TEST_DOMAIN } from "@cellar/test-utils/cluster";
+import { type FloodReport, type FloodTarget, startFlood } from "@cellar/test-utils/flooder";
+import { figure, LONG, rounds } from "@cellar/test-utils/reliability";
 import { toHex } from "@cellar/utils";
 import t, { type Test } from "tap";
 import { Agent, request } from "undici";
-import { startCluster, TEST_DISPERSER_KEY, TEST_DOMAIN } from "../helpers/cluster.js";
-import { type FloodReport, type FloodTarget, startFlood } from "../helpers/flooder.js";
-import { figure, LONG, rounds } from "../helpers/reliability.js";
 
 const kzg = sharedKzg();
 const erasure = sharedErasure();

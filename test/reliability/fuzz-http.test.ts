@@ -11,11 +11,11 @@ import { sharedKzg } from "@cellar/kzg";
 import { LightNode } from "@cellar/light";
 import { sharedErasure } from "@cellar/native";
 import { custodyColumns, dispersalAuthHeaders, encodeDispersal, signDispersal } from "@cellar/protocol";
+import { startCluster, TEST_DISPERSER_KEY, TEST_DOMAIN } from "@cellar/test-utils/cluster";
+import { figure, rounds } from "@cellar/test-utils/reliability";
 import fc from "fast-check";
 import t from "tap";
 import { Agent, request } from "undici";
-import { startCluster, TEST_DISPERSER_KEY, TEST_DOMAIN } from "../helpers/cluster.js";
-import { figure, rounds } from "../helpers/reliability.js";
 
 const kzg = sharedKzg();
 const erasure = sharedErasure();

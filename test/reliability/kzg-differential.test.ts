@@ -7,9 +7,9 @@ import { randomBytes, randomInt } from "node:crypto";
 import { createRequire } from "node:module";
 import { sharedKzg } from "@cellar/kzg";
 import { sharedErasure } from "@cellar/native";
+import { figure, rounds } from "@cellar/test-utils/reliability";
 import { toHex } from "@cellar/utils";
 import t from "tap";
-import { figure, rounds } from "../helpers/reliability.js";
 
 const ckzg = createRequire(import.meta.url)("c-kzg");
 ckzg.loadTrustedSetup(0);

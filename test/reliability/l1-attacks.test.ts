@@ -33,11 +33,11 @@ import {
   proofOfPossession,
   signAttestation,
 } from "@cellar/protocol";
+import { figure, rounds } from "@cellar/test-utils/reliability";
 import { fromHex, toHex } from "@cellar/utils";
 import { keccak_256 } from "@noble/hashes/sha3";
 import fc from "fast-check";
 import t from "tap";
-import { figure, rounds } from "../helpers/reliability.js";
 
 const anvil: Anvil = await startAnvil();
 t.teardown(() => anvil.stop());

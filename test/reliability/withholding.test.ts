@@ -13,9 +13,9 @@ import { sharedKzg } from "@cellar/kzg";
 import { chooseSampleColumns, DEFAULT_TARGET, missProbability, sampleBatch, samplesFor } from "@cellar/light";
 import { sharedErasure } from "@cellar/native";
 import { buildNodeSet, generateSecretKey, type NodeRecord, parseCertificate } from "@cellar/protocol";
+import { startCluster, TEST_DISPERSER_KEY, TEST_DOMAIN } from "@cellar/test-utils/cluster";
+import { figure, rateWithInterval, rounds, wilson } from "@cellar/test-utils/reliability";
 import t from "tap";
-import { startCluster, TEST_DISPERSER_KEY, TEST_DOMAIN } from "../helpers/cluster.js";
-import { figure, rateWithInterval, rounds, wilson } from "../helpers/reliability.js";
 
 const kzg = sharedKzg();
 const erasure = sharedErasure();

@@ -2,8 +2,8 @@
 // report holding the chart's points, then the help text and the refusals with their exit codes.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { runCli } from "@cellar/test-utils/cli";
 import t from "tap";
-import { runCli } from "../../../test/helpers/cli.js";
 
 t.test("a quick run prints the JSON report and writes an HTML chart", async (t) => {
   const dir = t.testdir({});

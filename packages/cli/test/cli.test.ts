@@ -5,8 +5,8 @@ import { existsSync, readdirSync, readFileSync, statSync, truncateSync, unlinkSy
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { BYTES_PER_CELL, BYTES_PER_COLUMN_ENTRY } from "@cellar/params";
+import { runBin, runCli } from "@cellar/test-utils/cli";
 import t from "tap";
-import { runBin, runCli } from "../../../test/helpers/cli.js";
 
 const payload = randomBytes(300_000); // three blobs
 const shuffled = (n: number) => [...Array(n).keys()].sort(() => Math.random() - 0.5);

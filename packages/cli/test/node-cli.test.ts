@@ -2,11 +2,11 @@
 // configuration errors.
 import { chmodSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { runBin, runCli } from "@cellar/test-utils/cli";
+import { startNodeProcess } from "@cellar/test-utils/node-process";
+import { KEYGEN_BINDING, type KeyOut, nodeSetJson } from "@cellar/test-utils/node-set";
 import t from "tap";
 import { request } from "undici";
-import { runBin, runCli } from "../../../test/helpers/cli.js";
-import { startNodeProcess } from "../../../test/helpers/node-process.js";
-import { KEYGEN_BINDING, type KeyOut, nodeSetJson } from "../../../test/helpers/node-set.js";
 import { parseDuration } from "../src/args.js";
 
 t.test("keygen writes a 0600 key and never overwrites one", async (t) => {

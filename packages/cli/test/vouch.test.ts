@@ -7,9 +7,9 @@ import { Disperser } from "@cellar/disperser";
 import { sharedKzg } from "@cellar/kzg";
 import { DEFAULT_TARGET, LightNode } from "@cellar/light";
 import { sharedErasure } from "@cellar/native";
+import { startCluster, TEST_DISPERSER_KEY, TEST_DOMAIN } from "@cellar/test-utils/cluster";
 import Fastify from "fastify";
 import t from "tap";
-import { startCluster, TEST_DISPERSER_KEY, TEST_DOMAIN } from "../../../test/helpers/cluster.js";
 
 const kzg = sharedKzg();
 const cluster = await startCluster(8, kzg);

@@ -15,11 +15,11 @@ import {
   parseCertificate,
   signAttestation,
 } from "@cellar/protocol";
+import { startCluster, TEST_DISPERSER_KEY, TEST_DOMAIN } from "@cellar/test-utils/cluster";
 import { toHex } from "@cellar/utils";
 import Fastify from "fastify";
 import t from "tap";
 import { request } from "undici";
-import { startCluster, TEST_DISPERSER_KEY, TEST_DOMAIN } from "../../../test/helpers/cluster.js";
 
 const kzg = sharedKzg();
 const erasure = sharedErasure();

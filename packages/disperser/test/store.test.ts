@@ -12,8 +12,8 @@ import {
   PayloadCache,
   PostgresDisperserStore,
 } from "@cellar/disperser";
+import { postgresMissing, startPostgres } from "@cellar/test-utils/postgres";
 import t from "tap";
-import { postgresMissing, startPostgres } from "../../../test/helpers/postgres.js";
 
 const record = (n: number, status: BatchRecord["status"], createdAt: number): BatchRecord => ({
   root: `0x${n.toString(16).padStart(64, "0")}`,

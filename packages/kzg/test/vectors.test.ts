@@ -3,8 +3,8 @@
 // `output: null` must be a thrown KzgError (never a value, never another kind of error).
 
 import { type Kzg, KzgError, sharedKzg } from "@cellar/kzg";
+import { bytes, hex, loadSuite } from "@cellar/test-utils/vectors";
 import t from "tap";
-import { bytes, hex, loadSuite } from "../../../test/helpers/vectors.js";
 
 const kzg = sharedKzg();
 

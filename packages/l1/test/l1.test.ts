@@ -25,10 +25,10 @@ import {
   signerBitmap,
   signersOf,
 } from "@cellar/protocol";
+import { startCluster, TEST_DISPERSER_KEY } from "@cellar/test-utils/cluster";
 import { fromHex, toHex } from "@cellar/utils";
 import { keccak_256 } from "@noble/hashes/sha3";
 import t, { type Test } from "tap";
-import { startCluster, TEST_DISPERSER_KEY } from "../../../test/helpers/cluster.js";
 import {
   type Anvil,
   bitmapToUint,

@@ -18,11 +18,11 @@ import {
 } from "@cellar/light";
 import { sharedErasure } from "@cellar/native";
 import { buildNodeSet, custodyTable, generateSecretKey, type NodeRecord, parseCertificate } from "@cellar/protocol";
+import { startCluster, TEST_DISPERSER_KEY, TEST_DOMAIN } from "@cellar/test-utils/cluster";
+import { binomialUpperBound, seededRandom, testSeed } from "@cellar/test-utils/random";
 import Fastify from "fastify";
 import t from "tap";
 import { request } from "undici";
-import { startCluster, TEST_DISPERSER_KEY, TEST_DOMAIN } from "../../../test/helpers/cluster.js";
-import { binomialUpperBound, seededRandom, testSeed } from "../../../test/helpers/random.js";
 
 const kzg = sharedKzg();
 const erasure = sharedErasure();

@@ -20,10 +20,10 @@ import {
   type NodeRecord,
   verifyAttestation,
 } from "@cellar/protocol";
+import { TEST_DISPERSER, TEST_DISPERSER_KEY } from "@cellar/test-utils/cluster";
 import { fromHex, toHex } from "@cellar/utils";
 import t from "tap";
 import { request } from "undici";
-import { TEST_DISPERSER, TEST_DISPERSER_KEY } from "../../../test/helpers/cluster.js";
 
 const kzg = sharedKzg();
 const domain = { chainId: 31337n, inbox: Uint8Array.from(randomBytes(20)) };
