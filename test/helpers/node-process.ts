@@ -39,12 +39,25 @@ export interface NodeProcess {
  * Starts `cellar node` as a child process on a free loopback port and resolves once its ready
  * line is out. Rejects if it exits first, or after `timeoutMs`.
  */
-export function startNodeProcess(args: string[], timeoutMs = 30_000): Promise<NodeProcess> {
+export function startNodeProcess(args: string[], timeoutMs = 120_000): Promise<NodeProcess> {
   return startServerProcess("node", args, timeoutMs);
 }
 
-/** Starts `cellar <role>` (node, disperser, …) on a free loopback port; resolves on its ready line. */
-export function startServerProcess(role: string, args: string[], timeoutMs = 30_000): Promise<NodeProcess> {
+/**
+ * Every server child still running. A test file that dies before its teardown runs (an uncaught
+ * error in its top-level set-up) must not leave them behind: they are killed when this process exits.
+ */
+const running = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of running) child.kill("SIGKILL");
+});
+
+/**
+ * Starts `cellar <role>` (node, disperser, …) on a free loopback port; resolves on its ready line.
+ * The deadline is generous (a loaded machine takes seconds to load the KZG setup): it tells a hang
+ * from a slow start, not a fast start from a slow one.
+ */
+export function startServerProcess(role: string, args: string[], timeoutMs = 120_000): Promise<NodeProcess> {
   const child = spawn(
     process.execPath,
     [CELLAR_BIN, role, "--port", "0", "--json", "--log-level", "warn", ...defaults(role, args), ...args],
@@ -52,6 +65,8 @@ export function startServerProcess(role: string, args: string[], timeoutMs = 30_
       stdio: ["ignore", "pipe", "pipe"],
     },
   );
+  running.add(child);
+  child.once("exit", () => running.delete(child));
   const exited = new Promise<number | NodeJS.Signals | null>((resolve) =>
     // 'close', not 'exit': the process has ended and its output has been read to the end.
     child.once("close", (code, signal) => resolve(code ?? signal)),

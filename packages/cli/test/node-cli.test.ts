@@ -115,7 +115,7 @@ t.test("SIGHUP reloads the node set and recomputes custody", async (t) => {
   const handled = new Promise<void>((resolve) => {
     const onData = (d: Buffer) => {
       log += d.toString();
-      if (!/node set reload failed/.test(log)) return;
+      if (!/following the node set failed/.test(log)) return;
       node.child.stderr?.off("data", onData);
       resolve();
     };
