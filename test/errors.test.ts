@@ -70,7 +70,7 @@ import { CellarError, fromHex, HEX_ERROR_CODES, toHex } from "@cellar/utils";
 import pg from "pg";
 import { Registry } from "prom-client";
 import t from "tap";
-import { request } from "undici";
+import { Agent, request } from "undici";
 
 const kzg = createKzg({ precompute: false });
 const erasure = sharedErasure();
@@ -538,7 +538,22 @@ const table: [code: string, seen: Seen, trigger: Trigger][] = [
   [
     "CELLAR_ERR_SERVICE_CROSS_ORIGIN",
     { status: 403 },
-    () => serviceError("OPTIONS", "/boom", { origin: "http://example.test", "access-control-request-method": "PUT" }),
+    async () => {
+      // From another address: the rate-limit row above spent 127.0.0.1's budget on this service,
+      // and the budget is checked before anything else.
+      const elsewhere = new Agent({ localAddress: "127.0.0.3" });
+      try {
+        throw await answerOf(
+          await request(`${serviceUrl}/boom`, {
+            method: "OPTIONS",
+            headers: { origin: "http://example.test", "access-control-request-method": "PUT" },
+            dispatcher: elsewhere,
+          }),
+        );
+      } finally {
+        await elsewhere.close();
+      }
+    },
   ],
   ["CELLAR_ERR_SERVICE_CONFIG", ServiceError, () => resolveLimits({ bodyLimit: 0 })],
   [
