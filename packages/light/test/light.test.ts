@@ -230,6 +230,21 @@ t.test("the light node: register with a certificate, serve the verdict", async (
   });
   t.equal(reg.statusCode, 200);
   await reg.body.dump();
+  // The same certificate again: answered without verifying it again; another one is verified.
+  const again = await request(`${url}/v1/batches/${posted.id}`, {
+    method: "PUT",
+    body: JSON.stringify({ certificate: posted.certificate }),
+    headers: { "content-type": "application/json" },
+  });
+  t.equal(again.statusCode, 200);
+  t.match(await again.body.json(), { status: /sampling|available/ });
+  const forged = await request(`${url}/v1/batches/${posted.id}`, {
+    method: "PUT",
+    body: JSON.stringify({ certificate: { ...posted.certificate, signature: `0x${"00".repeat(96)}` } }),
+    headers: { "content-type": "application/json" },
+  });
+  t.equal(forged.statusCode, 422, "another certificate for a tracked batch is still verified");
+  await forged.body.dump();
   let view: Record<string, unknown> = {};
   for (let i = 0; i < 100 && view.status !== "available"; i++) {
     view = (await (await request(`${url}/v1/batches/${posted.id}/availability`)).body.json()) as Record<
