@@ -46,11 +46,7 @@ export function dispersalAuthMessage(
   if (nodeId.length !== 32 || root.length !== 32 || nonce.length !== 16) {
     throw new ProtocolError("CELLAR_ERR_PROTOCOL_INVALID_AUTH", "node id and root are 32 bytes, the nonce 16", {});
   }
-  if (!Number.isSafeInteger(expiry) || expiry < 0) {
-    throw new ProtocolError("CELLAR_ERR_PROTOCOL_INVALID_AUTH", "expiry must be unix seconds", { expiry });
-  }
-  const expiryBytes = Buffer.alloc(8);
-  expiryBytes.writeBigUInt64BE(BigInt(expiry));
+  const expiryBytes = expiryField(expiry);
   return new Uint8Array(
     createHash("sha256")
       .update(DISPERSE_TAG)
@@ -144,4 +140,14 @@ export function verifyDispersalAuth(
   } catch {
     return false;
   }
+}
+
+/** An authorisation's expiry (unix seconds) as the 8 big-endian bytes its signed message holds. */
+export function expiryField(expiry: number): Uint8Array {
+  if (!Number.isSafeInteger(expiry) || expiry < 0) {
+    throw new ProtocolError("CELLAR_ERR_PROTOCOL_INVALID_AUTH", "expiry must be unix seconds", { expiry });
+  }
+  const bytes = Buffer.alloc(8);
+  bytes.writeBigUInt64BE(BigInt(expiry));
+  return bytes;
 }

@@ -2,7 +2,13 @@ import { createHash, randomBytes } from "node:crypto";
 import { toHex } from "@cellar/utils";
 import type { SecretKey } from "@chainsafe/blst";
 import { verify } from "@chainsafe/blst";
-import { AUTH_HEADERS, type DispersalAuth, MAX_AUTH_LIFETIME_SECONDS, parseDispersalAuth } from "./dispersal-auth.js";
+import {
+  AUTH_HEADERS,
+  type DispersalAuth,
+  expiryField,
+  MAX_AUTH_LIFETIME_SECONDS,
+  parseDispersalAuth,
+} from "./dispersal-auth.js";
 import { ProtocolError } from "./errors.js";
 import { parsePublicKey, parseSignature } from "./keys.js";
 
@@ -27,11 +33,7 @@ export function encodeAuthMessage(
   if (nonce.length !== 16 || !/^[0-9a-f]{1,64}$/.test(jobId)) {
     throw new ProtocolError("CELLAR_ERR_PROTOCOL_INVALID_AUTH", "a job id is lowercase hex, the nonce 16 bytes", {});
   }
-  if (!Number.isSafeInteger(expiry) || expiry < 0) {
-    throw new ProtocolError("CELLAR_ERR_PROTOCOL_INVALID_AUTH", "expiry must be unix seconds", { expiry });
-  }
-  const expiryBytes = Buffer.alloc(8);
-  expiryBytes.writeBigUInt64BE(BigInt(expiry));
+  const expiryBytes = expiryField(expiry);
   return new Uint8Array(
     createHash("sha256")
       .update(ENCODE_TAG)
