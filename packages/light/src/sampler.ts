@@ -12,7 +12,7 @@ import {
   type NodeRecord,
   readerView,
 } from "@cellar/protocol";
-import { bytesEqual, toHex } from "@cellar/utils";
+import { bytesEqual, isCellarError, toHex } from "@cellar/utils";
 import { confidenceOf, DEFAULT_TARGET, samplesFor } from "./confidence.js";
 import { LightError } from "./errors.js";
 
@@ -65,6 +65,11 @@ export interface SampleResult {
   readonly strikes: { node: number; column: number; reason: string }[];
   /** How many sampled columns each node (by registry index) was asked for. */
   readonly asked: Record<number, number>;
+}
+
+/** A node's refusal saying it holds no such column: an HTTP 404 (the node's NOT_FOUND). */
+function notHeld(err: unknown): boolean {
+  return isCellarError(err, "CELLAR_ERR_CLIENT_HTTP") && err.context.status === 404;
 }
 
 /** A uniform integer in [0, bound) from `crypto.getRandomValues`, without modulo bias. */
@@ -180,6 +185,8 @@ async function sampleWithin(root: Uint8Array, options: SampleOptions, signal: Ab
     return node;
   };
 
+  const isOriginal = (c: number, node: NodeRecord) => (table[c]?.originals ?? []).some((n) => n.index === node.index);
+
   const fetchOne = async (
     c: number,
   ): Promise<{ column: number; node: NodeRecord; data: Column } | { column: number; failed: true }> => {
@@ -188,6 +195,9 @@ async function sampleWithin(root: Uint8Array, options: SampleOptions, signal: Ab
       try {
         return { column: c, node, data: await client.column(node, manifest as BatchManifest, c, signal) };
       } catch (err) {
+        // A stand-in that says it does not hold the column (404) has not been given it yet: that
+        // is not an answer to hold against it (§10.1). An original custodian saying so is.
+        if (!isOriginal(c, node) && notHeld(err)) continue;
         strikes.push({ node: node.index, column: c, reason: (err as { code?: string }).code ?? "error" });
       }
     }

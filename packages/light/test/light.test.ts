@@ -173,6 +173,34 @@ t.test("a node serving another blob's cells or flipped bits is rejected and work
   t.ok(struck > 0, `${struck} lies caught`);
 });
 
+t.test("a custodian that withholds is struck; a stand-in that does not hold the column is not", async (t) => {
+  const posted = await certified(new Uint8Array(randomBytes(30_000)));
+  const root = trustCertificate(parseCertificate(posted.certificate), cluster.set, TEST_DOMAIN);
+  // Every custodian drops every column it holds (one blob): each original answers 404, and so
+  // does every stand-in and spare asked after it, none of which was ever given the column.
+  for (const node of cluster.nodes) for (const c of node.custody) await node.store.dropCell(root, 0, c);
+  const table = custodyTable(cluster.set, 2).map((list) => new Set(list.map((n) => n.index)));
+  const askedOf: [number, number][] = [];
+  const verdict = await sampleBatch(root, {
+    nodes: cluster.set,
+    client,
+    kzg,
+    onColumn: (o) => {
+      if (o.state === "fetching" && o.node !== undefined) askedOf.push([o.column, o.node]);
+    },
+  });
+  t.equal(verdict.available, false);
+  t.equal(verdict.blobs, 1);
+  t.equal(verdict.failed.length, verdict.samples, "every sampled column failed");
+  t.equal(verdict.strikes.length, verdict.samples * 2, "both custodians of each sampled column struck");
+  t.ok(
+    verdict.strikes.every((s) => s.reason === "CELLAR_ERR_CLIENT_HTTP" && table[s.column]?.has(s.node)),
+    "each strike is a custodian's 404 for a column of its own",
+  );
+  const standIns = askedOf.filter(([c, n]) => !table[c]?.has(n));
+  t.ok(standIns.length > 0, `${standIns.length} requests to stand-ins after the custodians, none struck`);
+});
+
 t.test("every node adversarial: unavailable, within the timeout, not a hang", async (t) => {
   const bytes = new Uint8Array(randomBytes(10_000));
   const batch = await encodeBatch(bytes, { kzg });
