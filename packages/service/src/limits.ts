@@ -18,8 +18,13 @@ export interface ServiceLimits {
   readonly headersTimeoutMs: number;
   /** Time for a client to send a whole request, body included (slow-loris bodies). */
   readonly requestTimeoutMs: number;
-  /** A socket with no traffic for this long is closed. */
+  /** A socket with no traffic from the client for this long is closed (not while the service owes it an answer). */
   readonly idleTimeoutMs: number;
+  /**
+   * Time the service has to answer once a request is in; past it a 503 CELLAR_ERR_SERVICE_TIMEOUT
+   * and the connection closed. A backstop: each route's own deadlines answer well before it.
+   */
+  readonly responseTimeoutMs: number;
   /** An idle keep-alive connection is closed after this long. */
   readonly keepAliveTimeoutMs: number;
   /** Open connections at once; more are refused by the kernel accept path. */
@@ -33,6 +38,7 @@ export const DEFAULT_LIMITS: ServiceLimits = {
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 120_000,
   idleTimeoutMs: 30_000,
+  responseTimeoutMs: 300_000,
   keepAliveTimeoutMs: 5_000,
   maxConnections: 1024,
   rateLimit: { max: 1200, windowMs: 60_000 },
@@ -46,6 +52,7 @@ export function resolveLimits(given: Partial<ServiceLimits> = {}, base: ServiceL
     "headersTimeoutMs",
     "requestTimeoutMs",
     "idleTimeoutMs",
+    "responseTimeoutMs",
     "keepAliveTimeoutMs",
     "maxConnections",
   ];

@@ -231,6 +231,33 @@ export function createService(
     labelNames: ["code"],
     registers: [options.metrics],
   });
+  // [§20] The idle timeout is for a client that has gone silent while sending; once its request
+  // is in, the service owes the answer and the socket's timer becomes the answer's backstop (a
+  // dispersal waiting for its quorum and a light client's verdict is silent for longer than the
+  // idle timeout). Past it: a 503 in the JSON shape, and the connection closed.
+  app.addHook("preHandler", async (request, reply) => {
+    reply.raw.setTimeout(limits.responseTimeoutMs, () => {
+      const res = reply.raw;
+      refused.inc({ code: "CELLAR_ERR_SERVICE_TIMEOUT" });
+      request.log.warn({ url: request.url, responseTimeoutMs: limits.responseTimeoutMs }, "answer timed out");
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      const body = JSON.stringify({
+        error: {
+          code: "CELLAR_ERR_SERVICE_TIMEOUT",
+          message: `no answer within ${limits.responseTimeoutMs / 1000} s`,
+        },
+      });
+      res.writeHead(503, {
+        "content-type": "application/json; charset=utf-8",
+        "content-length": Buffer.byteLength(body),
+        connection: "close",
+      });
+      res.end(body, () => res.destroy());
+    });
+  });
   app.addHook("onResponse", async (request, reply) => {
     requests.inc({
       method: request.method,

@@ -70,6 +70,7 @@ t.test("limits: defaults, overrides, and bad values refused", async (t) => {
     { bodyLimit: 0 },
     { maxConnections: 1.5 },
     { headersTimeoutMs: 200_000, requestTimeoutMs: 100_000 },
+    { responseTimeoutMs: 0 },
     { rateLimit: { max: -1, windowMs: 1 } },
     { rateLimit: { max: 1, windowMs: 0 } },
   ]) {
@@ -94,6 +95,41 @@ t.test("a slow-loris body is cut off at the request deadline", async (t) => {
   );
   t.match(res.answer, /^HTTP\/1\.1 408/, "408 Request Timeout");
   t.ok(res.sent < 100, `closed after ${res.sent} of 1000 body bytes (${res.ms} ms)`);
+});
+
+t.test("a silent client is closed at the idle timeout; a slow answer is not, until its backstop", async (t) => {
+  const limits = { idleTimeoutMs: 300, responseTimeoutMs: 1500, keepAliveTimeoutMs: 5000 };
+  const { url, port } = await serve({ limits }, (a) => {
+    a.get("/v1/slow", async () => {
+      await sleep(800);
+      return { slow: true };
+    });
+    a.get("/v1/never", () => new Promise(() => {}));
+  });
+  // Part of a body, then silence: closed once the client has been silent for the idle timeout.
+  const silent = await rawUntilClosed(
+    port,
+    "PUT /v1/upload HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: 100\r\n\r\n0123",
+  );
+  t.equal(silent.answer, "", "no answer to half a request");
+  t.ok(silent.ms >= 250 && silent.ms < 1400, `closed after ${silent.ms} ms of silence`);
+  // Twice on one keep-alive connection: an answer that takes longer than the idle timeout arrives.
+  const agent = new Agent({ connections: 1 });
+  t.teardown(() => agent.close());
+  for (let i = 0; i < 2; i++) {
+    const res = await request(`${url}/v1/slow`, { dispatcher: agent });
+    t.equal(res.statusCode, 200, `slow answer ${i} delivered after the idle timeout`);
+    t.same(await res.body.json(), { slow: true });
+  }
+  // An answer that never comes: a 503 in the JSON shape at the backstop, and the connection closed.
+  const started = Date.now();
+  const res = await request(`${url}/v1/never`, { dispatcher: agent });
+  t.equal(res.statusCode, 503);
+  t.equal(res.headers.connection, "close");
+  t.match(await res.body.json(), { error: { code: "CELLAR_ERR_SERVICE_TIMEOUT" } });
+  t.ok(Date.now() - started >= 1400, `after the backstop (${Date.now() - started} ms)`);
+  // The service still answers.
+  t.equal((await request(`${url}/v1/hello`)).statusCode, 200);
 });
 
 t.test("bodies are capped from the content-length and while they stream", async (t) => {
