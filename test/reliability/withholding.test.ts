@@ -92,7 +92,7 @@ t.test(`oracle: the false-accept rate at S = ${S_LOW} matches C(63,S)/C(128,S) i
 });
 
 t.test("oracle: at the default target no withheld batch is ever accepted", async (t) => {
-  const n = rounds("withhold_default", 25, 2500);
+  const n = rounds("withhold_default", 25, 10_000);
   const s = samplesFor(DEFAULT_TARGET);
   for (const [pattern, missing] of Object.entries(PATTERNS)) {
     const k = await falseAccepts(missing, DEFAULT_TARGET, n);

@@ -234,16 +234,18 @@ export function createService(
   // [§20] The idle timeout is for a client that has gone silent while sending; once its request
   // is in, the service owes the answer and the socket's timer becomes the answer's backstop (a
   // dispersal waiting for its quorum and a light client's verdict is silent for longer than the
-  // idle timeout). Past it: a 503 in the JSON shape, and the connection closed.
+  // idle timeout). Past it: a 503 in the JSON shape, and the connection closed. Once the answer
+  // is being sent, the idle timeout is back: a client that stops reading it is cut off.
+  const answering = new WeakSet<ServerResponse>();
   app.addHook("preHandler", async (request, reply) => {
     reply.raw.setTimeout(limits.responseTimeoutMs, () => {
       const res = reply.raw;
-      refused.inc({ code: "CELLAR_ERR_SERVICE_TIMEOUT" });
-      request.log.warn({ url: request.url, responseTimeoutMs: limits.responseTimeoutMs }, "answer timed out");
-      if (res.headersSent) {
+      if (res.headersSent || answering.has(res)) {
         res.destroy();
         return;
       }
+      refused.inc({ code: "CELLAR_ERR_SERVICE_TIMEOUT" });
+      request.log.warn({ url: request.url, responseTimeoutMs: limits.responseTimeoutMs }, "answer timed out");
       const body = JSON.stringify({
         error: {
           code: "CELLAR_ERR_SERVICE_TIMEOUT",
@@ -257,6 +259,11 @@ export function createService(
       });
       res.end(body, () => res.destroy());
     });
+  });
+  app.addHook("onSend", async (_request, reply, payload) => {
+    answering.add(reply.raw);
+    reply.raw.setTimeout(limits.idleTimeoutMs);
+    return payload;
   });
   app.addHook("onResponse", async (request, reply) => {
     requests.inc({

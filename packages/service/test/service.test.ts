@@ -132,6 +132,29 @@ t.test("a silent client is closed at the idle timeout; a slow answer is not, unt
   t.equal((await request(`${url}/v1/hello`)).statusCode, 200);
 });
 
+t.test("a client that stops reading its answer is cut off at the idle timeout, not the backstop", async (t) => {
+  const limits = { idleTimeoutMs: 300, responseTimeoutMs: 5000 };
+  const big = Buffer.alloc(32 << 20, 7);
+  const { app, port } = await serve({ limits }, (a) => {
+    a.get("/v1/big", async (_request, reply) => reply.type("application/octet-stream").send(big));
+  });
+  const closed = new Promise<number>((resolve) =>
+    app.server.once("connection", (socket: Socket) => {
+      const opened = Date.now();
+      socket.once("close", () => resolve(Date.now() - opened));
+    }),
+  );
+  const socket = connect(port, "127.0.0.1");
+  socket.on("error", () => {});
+  t.teardown(() => socket.destroy());
+  socket.once("connect", () => {
+    socket.write("GET /v1/big HTTP/1.1\r\nHost: x\r\n\r\n");
+    socket.pause(); // never reads: the answer backs up in the socket buffers
+  });
+  const ms = await closed;
+  t.ok(ms < 4000, `the server closed the stalled answer after ${ms} ms (idle timeout 300 ms, backstop 5 s)`);
+});
+
 t.test("bodies are capped from the content-length and while they stream", async (t) => {
   const { url } = await serve({ limits: { bodyLimit: 1024 } });
   const ok = await request(`${url}/v1/upload`, { method: "PUT", body: Buffer.alloc(1024) });
