@@ -182,6 +182,20 @@ else {
       headers: signEncodeRequest(key, "PUT", jobId, new Uint8Array(8)),
     });
     t.equal(bad.statusCode, 401, "a signature over another body does not verify");
+    const rejected = 'cellar_disperser_encode_results_total{result="rejected"}';
+    const rejectedBefore = await metric(a.disperser.metrics.registry, rejected);
+    const notHolder = await request(`${a.url}/v1/encode/jobs/${jobId}/result`, {
+      method: "PUT",
+      body: lies,
+      headers: signEncodeRequest(key, "PUT", jobId, lies),
+    });
+    t.equal(notHolder.statusCode, 409, "a well-signed result from a key without the lease is refused");
+    t.match(await notHolder.body.json(), { error: { code: "CELLAR_ERR_DISPERSER_LEASE_LOST" } });
+    t.equal(
+      await metric(a.disperser.metrics.registry, rejected),
+      rejectedBefore,
+      "before its proofs were verified (no result was judged)",
+    );
     await db.query("DELETE FROM cellar_encoders WHERE id = $1", [stranger]);
     // The stranger's lease lapses and no encoder is alive: the replica encodes the blob itself.
     const done = await posting;

@@ -280,6 +280,12 @@ export class EncoderFleet implements BlobEncoder {
   /** `GET /v1/encode/jobs/:id/blob`: the blob, to the encoder holding the job's live lease. */
   async blobFor(jobId: string, headers: Readonly<Record<string, string | string[] | undefined>>): Promise<Uint8Array> {
     const { job, encoder } = await this.#authorised(jobId, "GET", headers, new Uint8Array());
+    await this.#holdsLease(jobId, encoder);
+    return job.blob;
+  }
+
+  /** Throws LEASE_LOST unless `encoder` holds the job's live lease (one indexed read). */
+  async #holdsLease(jobId: string, encoder: string): Promise<void> {
     const { rowCount } = await guarded("lease", () =>
       this.#pool.query(
         `SELECT 1 FROM cellar_encode_jobs WHERE id = $1 AND state = 'leased' AND leased_by = $2
@@ -288,7 +294,6 @@ export class EncoderFleet implements BlobEncoder {
       ),
     );
     if (rowCount !== 1) throw leaseLost(jobId);
-    return job.blob;
   }
 
   /**
@@ -302,6 +307,9 @@ export class EncoderFleet implements BlobEncoder {
     body: Uint8Array,
   ): Promise<void> {
     const { job, encoder } = await this.#authorised(jobId, "PUT", headers, body);
+    // Cheap before expensive: a result from anyone but the lease holder is refused before its
+    // 128 proofs are verified.
+    await this.#holdsLease(jobId, encoder);
     let encoded: EncodedBlob | undefined;
     let valid = false;
     try {
