@@ -1,10 +1,9 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
+import { spawnServer } from "@cellar/cli";
 import { toHex } from "@cellar/utils";
-import { CELLAR_BIN } from "./cli.js";
 import { TEST_DISPERSER, TEST_DISPERSER_KEY } from "./cluster.js";
 
 let keyFile: string | undefined;
@@ -44,58 +43,15 @@ export function startNodeProcess(args: string[], timeoutMs = 120_000): Promise<N
 }
 
 /**
- * Every server child still running. A test file that dies before its teardown runs (an uncaught
- * error in its top-level set-up) must not leave them behind: they are killed when this process exits.
+ * Starts `cellar <role>` (node, disperser, …) on a free loopback port; resolves on its ready line
+ * (the CLI's own `spawnServer`, as the devnet starts its children). The deadline is generous (a
+ * loaded machine takes seconds to load the KZG setup): it tells a hang from a slow start, not a
+ * fast start from a slow one. A child still running when this process exits is killed with it.
  */
-const running = new Set<ChildProcess>();
-process.once("exit", () => {
-  for (const child of running) child.kill("SIGKILL");
-});
-
-/**
- * Starts `cellar <role>` (node, disperser, …) on a free loopback port; resolves on its ready line.
- * The deadline is generous (a loaded machine takes seconds to load the KZG setup): it tells a hang
- * from a slow start, not a fast start from a slow one.
- */
-export function startServerProcess(role: string, args: string[], timeoutMs = 120_000): Promise<NodeProcess> {
-  const child = spawn(
-    process.execPath,
-    [CELLAR_BIN, role, "--port", "0", "--json", "--log-level", "warn", ...defaults(role, args), ...args],
-    {
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  running.add(child);
-  child.once("exit", () => running.delete(child));
-  const exited = new Promise<number | NodeJS.Signals | null>((resolve) =>
-    // 'close', not 'exit': the process has ended and its output has been read to the end.
-    child.once("close", (code, signal) => resolve(code ?? signal)),
-  );
-  let stderr = "";
-  child.stderr?.on("data", (d: Buffer) => {
-    stderr = (stderr + d.toString()).slice(-4000);
+export async function startServerProcess(role: string, args: string[], timeoutMs = 120_000): Promise<NodeProcess> {
+  const server = await spawnServer({
+    args: [role, "--port", "0", "--log-level", "warn", ...defaults(role, args), ...args],
+    timeoutMs,
   });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`cellar ${role} did not start in ${timeoutMs} ms: ${stderr}`));
-    }, timeoutMs);
-    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-    lines.once("line", (line) => {
-      try {
-        const ready = JSON.parse(line);
-        // A failure's JSON line: the exit below reports it, with stderr.
-        if (ready.error !== undefined) return;
-        clearTimeout(timer);
-        resolve({ child, url: ready.url, ready, exited });
-      } catch {
-        clearTimeout(timer);
-        reject(new Error(`unexpected first line from cellar ${role}: ${line}`));
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`cellar ${role} exited (${code}) before it was ready: ${stderr}`));
-    });
-  });
+  return { child: server.child, url: server.url, ready: server.ready as NodeProcess["ready"], exited: server.exited };
 }

@@ -36,6 +36,8 @@ export async function freePorts(n: number): Promise<number[]> {
 export interface ChildServer {
   readonly role: string;
   readonly pid: number;
+  /** The process itself, for a caller that signals it or reads its stderr as it comes. */
+  readonly child: ChildProcess;
   readonly url: string;
   /** The ready line, parsed (`{event: "listening", url, …}`). */
   readonly ready: Record<string, unknown>;
@@ -114,7 +116,7 @@ export function spawnServer(options: SpawnServerOptions): Promise<ChildServer> {
         reject(failed(`printed an unexpected first line: ${line.slice(0, 200)}`));
         return;
       }
-      resolve({ role, pid: child.pid as number, url: ready.url, ready, command, exited, stop, kill });
+      resolve({ role, pid: child.pid as number, child, url: ready.url, ready, command, exited, stop, kill });
     });
     void exited.then((code) => {
       clearTimeout(timer);
