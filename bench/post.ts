@@ -8,17 +8,14 @@
 //   npm run bench:post -- --mib 1 --runs 5
 //   npm run bench:post -- --json
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { availableParallelism, tmpdir } from "node:os";
-import { join } from "node:path";
+import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { DisperserClient } from "@cellar/client";
 import { encodeBatch } from "@cellar/codec";
 import { buildDisperserApp, Disperser } from "@cellar/disperser";
 import { sharedKzg } from "@cellar/kzg";
 import { sharedErasure } from "@cellar/native";
-import { StorageNode } from "@cellar/node";
-import { buildNodeSet, generateSecretKey } from "@cellar/protocol";
+import { startCluster, TEST_DISPERSER_KEY, TEST_DOMAIN } from "@cellar/test-utils/cluster";
 
 const { values: args } = parseArgs({
   options: {
@@ -35,21 +32,10 @@ const log = (line: string) => {
 
 const kzg = sharedKzg();
 const erasure = sharedErasure();
-const domain = { chainId: 31337n, inbox: new Uint8Array(20) };
-const dirs = Array.from({ length: Number(args.nodes) }, () => mkdtempSync(join(tmpdir(), "cellar-bench-post-")));
-const disperserKey = generateSecretKey(new Uint8Array(randomBytes(32)));
-const nodes = dirs.map(
-  (dataDir) =>
-    new StorageNode(
-      { dataDir, domain, scrubIntervalMs: 3_600_000, dispersers: [disperserKey.toPublicKey().toBytes()] },
-      { kzg },
-    ),
-);
-await Promise.all(nodes.map((n) => n.start()));
-const set = buildNodeSet(nodes.map((n) => ({ publicKey: n.identity.publicKey, url: n.url })));
-for (const n of nodes) n.setNodes(set);
+const cluster = await startCluster(Number(args.nodes), kzg);
+const { nodes, set } = cluster;
 const disperser = new Disperser(
-  { key: disperserKey, nodes: set, domain, maxBatchBytes: 64 * 1024 * 1024 },
+  { key: TEST_DISPERSER_KEY, nodes: set, domain: TEST_DOMAIN, maxBatchBytes: 64 * 1024 * 1024 },
   { kzg, erasure },
 );
 const app = buildDisperserApp(disperser);
@@ -111,5 +97,4 @@ else {
 await client.close();
 await app.close();
 await disperser.close();
-await Promise.all(nodes.map((n) => n.stop()));
-for (const d of dirs) rmSync(d, { recursive: true, force: true });
+await cluster.stop();

@@ -6,9 +6,7 @@
 //   npm run bench:sample                 # 1 MiB, 20 rounds
 //   npm run bench:sample -- --rounds 50 --json
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { availableParallelism, tmpdir } from "node:os";
-import { join } from "node:path";
+import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { NodeClient } from "@cellar/client";
 import { columnOf, encodeBatch } from "@cellar/codec";
@@ -16,8 +14,7 @@ import { Disperser } from "@cellar/disperser";
 import { sharedKzg } from "@cellar/kzg";
 import { chooseSampleColumns, DEFAULT_TARGET, sampleBatch, samplesFor } from "@cellar/light";
 import { sharedErasure } from "@cellar/native";
-import { StorageNode } from "@cellar/node";
-import { buildNodeSet, generateSecretKey } from "@cellar/protocol";
+import { startCluster, TEST_DISPERSER_KEY, TEST_DOMAIN } from "@cellar/test-utils/cluster";
 
 const { values: args } = parseArgs({
   options: {
@@ -29,21 +26,10 @@ const { values: args } = parseArgs({
 process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, availableParallelism()));
 const kzg = sharedKzg();
 const erasure = sharedErasure();
-const domain = { chainId: 31337n, inbox: new Uint8Array(20) };
-const dirs = Array.from({ length: 8 }, () => mkdtempSync(join(tmpdir(), "cellar-bench-sample-")));
-const disperserKey = generateSecretKey(new Uint8Array(randomBytes(32)));
-const nodes = dirs.map(
-  (dataDir) =>
-    new StorageNode(
-      { dataDir, domain, scrubIntervalMs: 3_600_000, dispersers: [disperserKey.toPublicKey().toBytes()] },
-      { kzg },
-    ),
-);
-await Promise.all(nodes.map((n) => n.start()));
-const set = buildNodeSet(nodes.map((n) => ({ publicKey: n.identity.publicKey, url: n.url })));
-for (const n of nodes) n.setNodes(set);
+const cluster = await startCluster(8, kzg);
+const { set } = cluster;
 const payload = new Uint8Array(randomBytes(Math.round(Number(args.mib) * 1024 * 1024)));
-const disperser = new Disperser({ key: disperserKey, nodes: set, domain }, { kzg, erasure });
+const disperser = new Disperser({ key: TEST_DISPERSER_KEY, nodes: set, domain: TEST_DOMAIN }, { kzg, erasure });
 await disperser.post(payload);
 const batch = await encodeBatch(payload, { kzg });
 const client = new NodeClient({ timeoutMs: 5000, attempts: 1 });
@@ -111,5 +97,4 @@ else {
 }
 await client.close();
 await disperser.close();
-await Promise.all(nodes.map((n) => n.stop()));
-for (const d of dirs) rmSync(d, { recursive: true, force: true });
+await cluster.stop();
