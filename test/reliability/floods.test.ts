@@ -7,7 +7,7 @@
 // certified, registrations a light node took) is read back whole afterwards. The default suite
 // checks that the honest client is never refused, that the flooder got no more than its budget,
 // that memory stays bounded and that nothing acknowledged is lost; the long run also holds the
-// honest p99 under the flood within twice its value under the control.
+// honest p99 under the flood within twice its value alone.
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -216,14 +216,21 @@ function judge(t: Test, service: string, m: Measured, perSecond: number, intact:
   t.equal(m.flood.answers.error ?? 0, 0, "every flood request was answered");
   t.ok(m.heapGrowthMiB < 128, `heap growth under the flood ${m.heapGrowthMiB.toFixed(1)} MiB < 128 MiB`);
   t.same(intact.lost.slice(0, 5), [], `every acknowledgement holds afterwards (${intact.checked} checked)`);
-  // The long run holds the strict bound on what the flood costs the service (against the
-  // control); the short one only that the honest client is not starved. Both ratios are reported.
-  const bound = LONG ? 2 : 10;
-  t.ok(
-    ratioElsewhere <= bound,
-    `honest p99 under the flood ${ratioElsewhere.toFixed(2)}× its value with the same flood sent elsewhere ` +
-      `(bound ${bound}×; ${ratio.toFixed(2)}× its value alone)`,
-  );
+  // The long run holds the bound the guarantee names: the honest p99 under the flood within twice
+  // its value alone (the flooder runs at a lower CPU priority, as if on machines of its own; the
+  // control is reported beside it). The short one, on a machine the rest of the suite loads, only
+  // that the honest client is not starved.
+  if (LONG)
+    t.ok(
+      ratio <= 2,
+      `honest p99 under the flood ${ratio.toFixed(2)}× its value alone (bound 2×; ${ratioElsewhere.toFixed(2)}× the control)`,
+    );
+  else
+    t.ok(
+      ratioElsewhere <= 10,
+      `honest p99 under the flood ${ratioElsewhere.toFixed(2)}× its value with the same flood sent elsewhere ` +
+        `(bound 10× in the short run; ${ratio.toFixed(2)}× its value alone)`,
+    );
   figure(t, {
     area: "floods",
     guarantee: "honest p99 within 2× of unloaded",
@@ -231,8 +238,8 @@ function judge(t: Test, service: string, m: Measured, perSecond: number, intact:
     count: m.during.latencies.length,
     observed:
       `p99 ${p99Alone.toFixed(0)} ms alone, ${p99Elsewhere.toFixed(0)} ms with the flood sent elsewhere, ` +
-      `${p99During.toFixed(0)} ms under it: ${ratioElsewhere.toFixed(2)}× the control (${ratio.toFixed(2)}× alone); flood: ${answers}`,
-    bound: "2× (the control)",
+      `${p99During.toFixed(0)} ms under it: ${ratio.toFixed(2)}× alone (${ratioElsewhere.toFixed(2)}× the control); flood: ${answers}`,
+    bound: "2× alone",
   });
   figure(t, {
     area: "floods",
