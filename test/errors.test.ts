@@ -536,6 +536,25 @@ const table: [code: string, seen: Seen, trigger: Trigger][] = [
   ],
   ["CELLAR_ERR_SERVICE_NOT_READY", { status: 503 }, () => serviceError("GET", "/readyz")],
   [
+    "CELLAR_ERR_SERVICE_TIMEOUT",
+    { status: 503 },
+    async () => {
+      // A route that never answers meets the answer backstop.
+      const slow = createService(
+        { area: "NODE", status: {}, metrics: new Registry(), limits: { responseTimeoutMs: 200 } },
+        (app) => {
+          app.get("/never", () => new Promise(() => {}));
+        },
+      );
+      const url = await slow.listen({ host: "127.0.0.1", port: 0 });
+      try {
+        throw await answerOf(await request(`${url}/never`));
+      } finally {
+        await slow.close();
+      }
+    },
+  ],
+  [
     "CELLAR_ERR_SERVICE_CROSS_ORIGIN",
     { status: 403 },
     async () => {
